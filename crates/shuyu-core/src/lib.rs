@@ -1,0 +1,16 @@
+//! The vocabulary every shuyu crate shares: typed identifiers, validated values, time and roles.
+//!
+//! Everything here is pure: no I/O, no wall clock, no randomness. A value of a type from this crate is
+//! valid by construction (parse, don't validate), so no caller re-checks it.
+
+mod credit_code;
+mod id;
+mod role;
+mod text;
+mod time;
+
+pub use credit_code::{CreditCode, CreditCodeError};
+pub use id::{IdError, OrgId, PersonId, RequestId, TokenId};
+pub use role::{OrgType, Role, RoleError};
+pub use text::{Name, TextError, Username};
+pub use time::Timestamp;

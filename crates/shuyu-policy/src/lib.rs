@@ -1,0 +1,335 @@
+//! The one access decision of shuyu: may this principal do this action to this resource?
+//!
+//! Every API route, console page, CLI command and background job asks [`decide`] before it acts, and
+//! nothing else in the code base decides access. The function is pure and total: deny by default (an
+//! action not granted below is refused), and a deny from any check wins over every allow. Each denial
+//! carries a reason a person can act on, which the caller shows and writes to the audit chain.
+//!
+//! This crate must never read state itself: what it needs to know (the actor's organisation, the
+//! resource's owner) is handed to it by the caller.
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
+use std::fmt;
+
+use serde::Serialize;
+use shuyu_core::{OrgId, PersonId, Role};
+use shuyu_profile::Profile;
+
+/// Who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// Nobody signed in: the public.
+    Anonymous,
+    /// The machine's own operator acting through the `shuyu` CLI on the server (bootstrap, seeding,
+    /// offline audit). Whoever runs it holds the data directory and its keys already, so it may
+    /// administer accounts and read the chain's integrity, and nothing else.
+    System,
+    Person(Actor),
+}
+
+/// A signed-in person, or a machine client acting with a person's API token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub person: PersonId,
+    pub org: OrgId,
+    pub role: Role,
+    pub credential: Credential,
+    pub clearance: Clearance,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// A browser or API session; `second_factor` is true once TOTP (or an SSO login that carried a
+    /// second factor) was verified.
+    Session { second_factor: bool },
+    /// A machine client's API token, scoped to the organisation and role it was issued for.
+    ApiToken,
+}
+
+/// The personnel record facts that gate data-bearing functions (PART-3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Clearance {
+    pub real_name_verified: bool,
+    pub agreement_current: bool,
+}
+
+/// Everything shuyu can be asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Sign in with a password (and second factor) or SSO.
+    Login,
+    /// Read one's own account and personnel record; sign out.
+    SelfRead,
+    /// Accept the current confidentiality agreement, change one's password, renew one's TOTP.
+    SelfManage,
+    ProfileRead,
+    OrgCreate,
+    OrgRead,
+    PersonCreate,
+    PersonRead,
+    /// Record the real-name verification of a person.
+    PersonVerify,
+    PersonRecordTraining,
+    /// Lift a lockout, disable or re-enable an account.
+    PersonAdminister,
+    TokenCreate,
+    TokenRead,
+    TokenRevoke,
+    AuditSearch,
+    AuditExport,
+    /// See whether the chain is intact (no event content).
+    AuditVerify,
+}
+
+impl Action {
+    pub const ALL: &'static [Action] = &[
+        Action::Login,
+        Action::SelfRead,
+        Action::SelfManage,
+        Action::ProfileRead,
+        Action::OrgCreate,
+        Action::OrgRead,
+        Action::PersonCreate,
+        Action::PersonRead,
+        Action::PersonVerify,
+        Action::PersonRecordTraining,
+        Action::PersonAdminister,
+        Action::TokenCreate,
+        Action::TokenRead,
+        Action::TokenRevoke,
+        Action::AuditSearch,
+        Action::AuditExport,
+        Action::AuditVerify,
+    ];
+
+    /// The name used in audit events (`org.create`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Action::Login => "auth.login",
+            Action::SelfRead => "self.read",
+            Action::SelfManage => "self.manage",
+            Action::ProfileRead => "profile.read",
+            Action::OrgCreate => "org.create",
+            Action::OrgRead => "org.read",
+            Action::PersonCreate => "person.create",
+            Action::PersonRead => "person.read",
+            Action::PersonVerify => "person.verify",
+            Action::PersonRecordTraining => "person.training",
+            Action::PersonAdminister => "person.administer",
+            Action::TokenCreate => "token.create",
+            Action::TokenRead => "token.read",
+            Action::TokenRevoke => "token.revoke",
+            Action::AuditSearch => "audit.search",
+            Action::AuditExport => "audit.export",
+            Action::AuditVerify => "audit.verify",
+        }
+    }
+
+    /// Functions that show or move data about people or public data. Only cleared personnel
+    /// (real-name verified, current confidentiality agreement accepted) may open them (PART-3).
+    pub const fn is_data_bearing(self) -> bool {
+        matches!(self, Action::AuditSearch | Action::AuditExport)
+    }
+
+    /// Functions a machine token must never perform: they manage credentials or the person itself.
+    const fn needs_interactive_session(self) -> bool {
+        matches!(
+            self,
+            Action::SelfManage | Action::TokenCreate | Action::TokenRevoke
+        )
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the action is done to. The caller loads the owner facts; the policy never reads state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    /// The platform as a whole (creating organisations, the profile, sign-in).
+    Platform,
+    Org {
+        id: OrgId,
+    },
+    Person {
+        id: PersonId,
+        org: OrgId,
+    },
+    /// An API token that exists, with its organisation and the person who created it.
+    Token {
+        org: OrgId,
+        owner: PersonId,
+    },
+    /// A token about to be issued, with the organisation and role it would act as.
+    NewToken {
+        org: OrgId,
+        role: Role,
+    },
+    AuditTrail,
+}
+
+/// The answer, with the reason for a refusal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    Deny(Denial),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Denial {
+    /// Stable machine-readable code, e.g. `not_cleared`.
+    pub code: &'static str,
+    /// A sentence the person can act on. Never contains data values.
+    pub message: String,
+}
+
+impl Decision {
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Decision::Allow)
+    }
+
+    fn deny(code: &'static str, message: impl Into<String>) -> Self {
+        Decision::Deny(Denial {
+            code,
+            message: message.into(),
+        })
+    }
+}
+
+/// The access decision. Checks run in order; the first deny wins, and if no grant matches the
+/// answer is deny.
+pub fn decide(
+    principal: &Principal,
+    action: Action,
+    resource: &Resource,
+    profile: &Profile,
+) -> Decision {
+    let actor = match principal {
+        Principal::Anonymous => {
+            return match action {
+                Action::Login => Decision::Allow,
+                _ => Decision::deny(
+                    "not_signed_in",
+                    "sign in first: this function is not public",
+                ),
+            };
+        }
+        Principal::System => {
+            return match action {
+                Action::OrgCreate
+                | Action::OrgRead
+                | Action::PersonCreate
+                | Action::PersonRead
+                | Action::PersonVerify
+                | Action::PersonRecordTraining
+                | Action::PersonAdminister
+                | Action::AuditVerify
+                | Action::AuditExport
+                | Action::ProfileRead => Decision::Allow,
+                _ => Decision::deny(
+                    "forbidden",
+                    format!("the command line may not perform {action}"),
+                ),
+            };
+        }
+        Principal::Person(actor) => actor,
+    };
+
+    if actor.credential == Credential::ApiToken && action.needs_interactive_session() {
+        return Decision::deny(
+            "interactive_session_required",
+            format!("{action} manages credentials and needs a signed-in person, not an API token"),
+        );
+    }
+    if let Credential::Session {
+        second_factor: false,
+    } = actor.credential
+        && profile.requires_second_factor(actor.role)
+    {
+        return Decision::deny(
+            "second_factor_required",
+            format!(
+                "the {} role must confirm a second factor (TOTP code or SSO) before anything else",
+                actor.role
+            ),
+        );
+    }
+    if action.is_data_bearing() {
+        if !actor.clearance.real_name_verified {
+            return Decision::deny(
+                "not_cleared",
+                "your real-name verification is not recorded yet; ask your operator's compliance staff to verify you",
+            );
+        }
+        if !actor.clearance.agreement_current {
+            return Decision::deny(
+                "not_cleared",
+                "accept the current confidentiality agreement (on your account page) before opening this function",
+            );
+        }
+    }
+    grant(actor, action, resource)
+}
+
+/// The grants: which role may do what. Anything not listed is denied.
+fn grant(actor: &Actor, action: Action, resource: &Resource) -> Decision {
+    use Role::*;
+    let role = actor.role;
+    let oversight = matches!(role, Admin | Authority | Operator | Supervisor);
+    let allowed = match (action, resource) {
+        (
+            Action::Login | Action::SelfRead | Action::SelfManage | Action::ProfileRead,
+            Resource::Platform,
+        ) => true,
+        (Action::OrgCreate, Resource::Platform) => role == Admin,
+        (Action::OrgRead, Resource::Org { id }) => oversight || *id == actor.org,
+        (Action::PersonCreate, Resource::Org { .. }) => role == Admin,
+        (Action::PersonRead, Resource::Person { id, org }) => {
+            oversight || *org == actor.org || *id == actor.person
+        }
+        (Action::PersonVerify | Action::PersonRecordTraining, Resource::Person { .. }) => {
+            matches!(role, Admin | Operator)
+        }
+        (Action::PersonAdminister, Resource::Person { id, .. }) => {
+            role == Admin && *id != actor.person
+        }
+        (
+            Action::TokenCreate,
+            Resource::NewToken {
+                org,
+                role: token_role,
+            },
+        ) => *org == actor.org && *token_role == role,
+        (Action::TokenRead | Action::TokenRevoke, Resource::Token { org, owner }) => {
+            *owner == actor.person || (role == Admin && *org == actor.org)
+        }
+        (Action::AuditSearch | Action::AuditExport, Resource::AuditTrail) => {
+            matches!(role, Supervisor | Authority)
+        }
+        (Action::AuditVerify, Resource::AuditTrail) => {
+            matches!(role, Supervisor | Authority | Admin)
+        }
+        _ => false,
+    };
+    if allowed {
+        Decision::Allow
+    } else {
+        Decision::deny(
+            "forbidden",
+            format!(
+                "the {} role may not perform {action} on this object",
+                role.as_str()
+            ),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,364 @@
+//! The policy as a table: one line per (role, action, relation to the resource) with the expected answer.
+
+use super::*;
+use shuyu_core::Timestamp;
+
+fn profile() -> Profile {
+    Profile::builtin("zhongwei").unwrap()
+}
+
+fn ids() -> (OrgId, OrgId, PersonId, PersonId) {
+    let t = Timestamp::from_unix_micros(1_700_000_000_000_000);
+    (
+        OrgId::mint(t, [1; 10]),
+        OrgId::mint(t, [2; 10]),
+        PersonId::mint(t, [3; 10]),
+        PersonId::mint(t, [4; 10]),
+    )
+}
+
+fn actor(role: Role) -> Actor {
+    let (own_org, _, me, _) = ids();
+    Actor {
+        person: me,
+        org: own_org,
+        role,
+        credential: Credential::Session {
+            second_factor: true,
+        },
+        clearance: Clearance {
+            real_name_verified: true,
+            agreement_current: true,
+        },
+    }
+}
+
+/// Where the resource sits relative to the actor.
+#[derive(Clone, Copy, Debug)]
+enum Rel {
+    Platform,
+    OwnOrg,
+    OtherOrg,
+    Myself,
+    ColleagueInOwnOrg,
+    PersonInOtherOrg,
+    MyToken,
+    ColleaguesToken,
+    OtherOrgsToken,
+    NewTokenOwnOrgOwnRole,
+    NewTokenOtherRole,
+    NewTokenOtherOrg,
+    Audit,
+}
+
+fn resource(rel: Rel, role: Role) -> Resource {
+    let (own_org, other_org, me, other) = ids();
+    match rel {
+        Rel::Platform => Resource::Platform,
+        Rel::OwnOrg => Resource::Org { id: own_org },
+        Rel::OtherOrg => Resource::Org { id: other_org },
+        Rel::Myself => Resource::Person {
+            id: me,
+            org: own_org,
+        },
+        Rel::ColleagueInOwnOrg => Resource::Person {
+            id: other,
+            org: own_org,
+        },
+        Rel::PersonInOtherOrg => Resource::Person {
+            id: other,
+            org: other_org,
+        },
+        Rel::MyToken => Resource::Token {
+            org: own_org,
+            owner: me,
+        },
+        Rel::ColleaguesToken => Resource::Token {
+            org: own_org,
+            owner: other,
+        },
+        Rel::OtherOrgsToken => Resource::Token {
+            org: other_org,
+            owner: other,
+        },
+        Rel::NewTokenOwnOrgOwnRole => Resource::NewToken { org: own_org, role },
+        Rel::NewTokenOtherRole => Resource::NewToken {
+            org: own_org,
+            role: if role == Role::Supervisor {
+                Role::Merchant
+            } else {
+                Role::Supervisor
+            },
+        },
+        Rel::NewTokenOtherOrg => Resource::NewToken {
+            org: other_org,
+            role,
+        },
+        Rel::Audit => Resource::AuditTrail,
+    }
+}
+
+fn check(role: Role, action: Action, rel: Rel, expected: bool) {
+    let got = decide(
+        &Principal::Person(actor(role)),
+        action,
+        &resource(rel, role),
+        &profile(),
+    );
+    assert_eq!(
+        got.is_allowed(),
+        expected,
+        "{role} {action} {rel:?}: {got:?}"
+    );
+}
+
+#[test]
+fn grants_table() {
+    use Action::*;
+    use Rel::*;
+    use Role::*;
+    let everyone = Role::ALL;
+    for &role in everyone {
+        check(role, SelfRead, Platform, true);
+        check(role, SelfManage, Platform, true);
+        check(role, ProfileRead, Platform, true);
+        check(role, OrgRead, OwnOrg, true);
+        check(role, PersonRead, Myself, true);
+        check(role, PersonRead, ColleagueInOwnOrg, true);
+        check(role, TokenCreate, NewTokenOwnOrgOwnRole, true);
+        check(role, TokenCreate, NewTokenOtherRole, false);
+        check(role, TokenCreate, NewTokenOtherOrg, false);
+        check(role, TokenRead, MyToken, true);
+        check(role, TokenRevoke, MyToken, true);
+        check(role, TokenRevoke, OtherOrgsToken, false);
+        check(role, TokenRevoke, ColleaguesToken, role == Admin);
+        let oversight = matches!(role, Admin | Authority | Operator | Supervisor);
+        check(role, OrgRead, OtherOrg, oversight);
+        check(role, PersonRead, PersonInOtherOrg, oversight);
+        check(role, OrgCreate, Platform, role == Admin);
+        check(role, PersonCreate, OtherOrg, role == Admin);
+        check(
+            role,
+            PersonVerify,
+            PersonInOtherOrg,
+            matches!(role, Admin | Operator),
+        );
+        check(
+            role,
+            PersonRecordTraining,
+            ColleagueInOwnOrg,
+            matches!(role, Admin | Operator),
+        );
+        check(role, PersonAdminister, PersonInOtherOrg, role == Admin);
+        check(role, PersonAdminister, Myself, false);
+        check(
+            role,
+            AuditSearch,
+            Audit,
+            matches!(role, Supervisor | Authority),
+        );
+        check(
+            role,
+            AuditExport,
+            Audit,
+            matches!(role, Supervisor | Authority),
+        );
+        check(
+            role,
+            AuditVerify,
+            Audit,
+            matches!(role, Supervisor | Authority | Admin),
+        );
+    }
+}
+
+#[test]
+fn actions_on_the_wrong_kind_of_resource_are_denied() {
+    for &role in Role::ALL {
+        for &action in Action::ALL {
+            if action != Action::AuditSearch
+                && action != Action::AuditExport
+                && action != Action::AuditVerify
+            {
+                check(role, action, Rel::Audit, false);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_public_may_only_sign_in() {
+    for &action in Action::ALL {
+        let got = decide(
+            &Principal::Anonymous,
+            action,
+            &Resource::Platform,
+            &profile(),
+        );
+        assert_eq!(got.is_allowed(), action == Action::Login, "{action}");
+    }
+}
+
+#[test]
+fn uncleared_personnel_cannot_open_data_bearing_functions() {
+    let mut supervisor = actor(Role::Supervisor);
+    supervisor.clearance.real_name_verified = false;
+    let got = decide(
+        &Principal::Person(supervisor.clone()),
+        Action::AuditSearch,
+        &Resource::AuditTrail,
+        &profile(),
+    );
+    assert!(
+        matches!(got, Decision::Deny(Denial { code: "not_cleared", ref message }) if message.contains("real-name"))
+    );
+    supervisor.clearance = Clearance {
+        real_name_verified: true,
+        agreement_current: false,
+    };
+    let got = decide(
+        &Principal::Person(supervisor.clone()),
+        Action::AuditExport,
+        &Resource::AuditTrail,
+        &profile(),
+    );
+    assert!(
+        matches!(got, Decision::Deny(Denial { code: "not_cleared", ref message }) if message.contains("agreement"))
+    );
+    // Not data-bearing: still allowed, so the person can reach the page where they accept.
+    let got = decide(
+        &Principal::Person(supervisor),
+        Action::SelfManage,
+        &Resource::Platform,
+        &profile(),
+    );
+    assert!(got.is_allowed());
+}
+
+#[test]
+fn roles_that_need_a_second_factor_are_refused_without_it() {
+    let profile = profile();
+    for &role in Role::ALL {
+        let mut who = actor(role);
+        who.credential = Credential::Session {
+            second_factor: false,
+        };
+        let got = decide(
+            &Principal::Person(who),
+            Action::SelfRead,
+            &Resource::Platform,
+            &profile,
+        );
+        assert_eq!(
+            got.is_allowed(),
+            !profile.requires_second_factor(role),
+            "{role}"
+        );
+    }
+    for role in [
+        Role::Admin,
+        Role::Authority,
+        Role::Operator,
+        Role::Supervisor,
+    ] {
+        assert!(profile.requires_second_factor(role), "{role}");
+    }
+}
+
+#[test]
+fn api_tokens_cannot_manage_credentials() {
+    let mut merchant = actor(Role::Merchant);
+    merchant.credential = Credential::ApiToken;
+    let principal = Principal::Person(merchant);
+    let role = Role::Merchant;
+    for (action, rel) in [
+        (Action::SelfManage, Rel::Platform),
+        (Action::TokenCreate, Rel::NewTokenOwnOrgOwnRole),
+        (Action::TokenRevoke, Rel::MyToken),
+    ] {
+        let got = decide(&principal, action, &resource(rel, role), &profile());
+        assert!(
+            matches!(
+                got,
+                Decision::Deny(Denial {
+                    code: "interactive_session_required",
+                    ..
+                })
+            ),
+            "{action}"
+        );
+    }
+    assert!(
+        decide(
+            &principal,
+            Action::TokenRead,
+            &resource(Rel::MyToken, role),
+            &profile()
+        )
+        .is_allowed()
+    );
+}
+
+#[test]
+fn every_denial_explains_itself_without_ids() {
+    let (own_org, other_org, me, other) = ids();
+    for &role in Role::ALL {
+        for &action in Action::ALL {
+            for rel in [
+                Rel::OtherOrg,
+                Rel::PersonInOtherOrg,
+                Rel::OtherOrgsToken,
+                Rel::Audit,
+            ] {
+                if let Decision::Deny(d) = decide(
+                    &Principal::Person(actor(role)),
+                    action,
+                    &resource(rel, role),
+                    &profile(),
+                ) {
+                    assert!(d.message.len() > 20, "{}", d.message);
+                    for id in [
+                        own_org.to_string(),
+                        other_org.to_string(),
+                        me.to_string(),
+                        other.to_string(),
+                    ] {
+                        assert!(!d.message.contains(&id));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_command_line_administers_accounts_but_never_searches_the_trail_or_mints_tokens() {
+    for action in [
+        Action::AuditSearch,
+        Action::TokenCreate,
+        Action::SelfManage,
+        Action::Login,
+    ] {
+        assert!(
+            !decide(
+                &Principal::System,
+                action,
+                &Resource::AuditTrail,
+                &profile()
+            )
+            .is_allowed(),
+            "{action}"
+        );
+    }
+    for action in [
+        Action::OrgCreate,
+        Action::PersonCreate,
+        Action::AuditVerify,
+        Action::AuditExport,
+    ] {
+        assert!(
+            decide(&Principal::System, action, &Resource::Platform, &profile()).is_allowed(),
+            "{action}"
+        );
+    }
+}

@@ -1,0 +1,195 @@
+//! Every cited value of a profile as a line a person reads: key, label, value, article. Used by
+//! `shuyu profile show NAME` and by the console, and by the check that every rule cites an article.
+//!
+//! Must never: leave out a cited key of the file (the test `every_cited_key_in_a_file_is_a_rule_line`
+//! compares this list with the TOML), or print a number, flag or role in one language only.
+
+use chrono::NaiveDate;
+use shuyu_core::Role;
+
+use crate::Profile;
+
+/// One rule of a profile, ready to print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleLine {
+    /// The dotted TOML key, e.g. `audit.log_retention_after_termination_months`.
+    pub key: &'static str,
+    pub label_zh: &'static str,
+    pub label_en: &'static str,
+    /// The value in Chinese and English, e.g. `6 个月 / 6 months`.
+    pub value: String,
+    /// The article the value rests on, e.g. `CC28`, or `default: <why>`.
+    pub article: String,
+}
+
+pub(crate) fn lines(profile: &Profile) -> Vec<RuleLine> {
+    let reg = &profile.regulation;
+    let audit = &profile.audit;
+    let identity = &profile.identity;
+    let personnel = &profile.personnel;
+    vec![
+        line(
+            "regulation.issuing_body",
+            "发布机关",
+            "Issued by",
+            reg.issuing_body.value.clone(),
+            &reg.issuing_body.article,
+        ),
+        line(
+            "regulation.document_number",
+            "文号",
+            "Document number",
+            reg.document_number
+                .value
+                .clone()
+                .unwrap_or_else(|| "无 / none".to_owned()),
+            &reg.document_number.article,
+        ),
+        line(
+            "regulation.status",
+            "文本状态",
+            "Status of the text",
+            both(reg.status.value.label(true), reg.status.value.label(false)),
+            &reg.status.article,
+        ),
+        line(
+            "regulation.effective",
+            "施行日期",
+            "In force from",
+            date(reg.effective.value),
+            &reg.effective.article,
+        ),
+        line(
+            "regulation.expires",
+            "有效期至（含当日）",
+            "Valid until (last day)",
+            reg.expires
+                .value
+                .map(date)
+                .unwrap_or_else(|| "未规定 / not set".to_owned()),
+            &reg.expires.article,
+        ),
+        line(
+            "audit.log_retention_after_termination_months",
+            "授权终止后日志留存期",
+            "Logs kept after an authorization ends",
+            months(audit.log_retention_after_termination_months.value),
+            &audit.log_retention_after_termination_months.article,
+        ),
+        line(
+            "identity.second_factor_roles",
+            "须使用第二认证因素的角色",
+            "Roles that must use a second factor",
+            roles(&identity.second_factor_roles.value),
+            &identity.second_factor_roles.article,
+        ),
+        line(
+            "identity.unified_identity_sso",
+            "通过统一身份认证系统登录",
+            "Sign-in through the unified identity system",
+            yes_no(identity.unified_identity_sso.value),
+            &identity.unified_identity_sso.article,
+        ),
+        line(
+            "personnel.confidentiality_agreement_required",
+            "须签订保密协议",
+            "Confidentiality agreement required",
+            yes_no(personnel.confidentiality_agreement_required.value),
+            &personnel.confidentiality_agreement_required.article,
+        ),
+        line(
+            "personnel.training_interval_days",
+            "安全培训间隔",
+            "Security training at least every",
+            days(personnel.training_interval_days.value),
+            &personnel.training_interval_days.article,
+        ),
+        line(
+            "personnel.real_name_required",
+            "须实名认证",
+            "Real-name verification required",
+            yes_no(personnel.real_name_required.value),
+            &personnel.real_name_required.article,
+        ),
+    ]
+}
+
+fn line(
+    key: &'static str,
+    label_zh: &'static str,
+    label_en: &'static str,
+    value: String,
+    article: &str,
+) -> RuleLine {
+    RuleLine {
+        key,
+        label_zh,
+        label_en,
+        value,
+        article: article.to_owned(),
+    }
+}
+
+fn both(zh: &str, en: &str) -> String {
+    format!("{zh} / {en}")
+}
+
+fn date(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn yes_no(b: bool) -> String {
+    if b {
+        both("是", "yes")
+    } else {
+        both("否", "no")
+    }
+}
+
+fn plural(n: u32, unit: &str) -> String {
+    if n == 1 {
+        format!("{n} {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
+fn months(n: u32) -> String {
+    if n >= 12 && n.is_multiple_of(12) {
+        let years = n / 12;
+        format!(
+            "{n} 个月（{years} 年） / {} ({})",
+            plural(n, "month"),
+            plural(years, "year")
+        )
+    } else {
+        format!("{n} 个月 / {}", plural(n, "month"))
+    }
+}
+
+fn days(n: u32) -> String {
+    format!("{n} 天 / {}", plural(n, "day"))
+}
+
+fn roles(list: &[Role]) -> String {
+    let zh: Vec<&str> = list.iter().map(|r| r.label(true)).collect();
+    let en: Vec<&str> = list.iter().map(|r| r.label(false)).collect();
+    both(&zh.join("、"), &en.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_in_both_languages() {
+        assert_eq!(months(6), "6 个月 / 6 months");
+        assert_eq!(months(24), "24 个月（2 年） / 24 months (2 years)");
+        assert_eq!(months(1), "1 个月 / 1 month");
+        assert_eq!(days(90), "90 天 / 90 days");
+        assert_eq!(
+            roles(&[Role::Admin, Role::Supervisor]),
+            "平台管理员、监管人员 / Platform administrator, Supervisor / auditor"
+        );
+    }
+}
