@@ -31,20 +31,19 @@ impl AuditQuery {
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
         };
-        let time = |field: &'static str,
-                    v: &Option<String>|
-         -> Result<Option<Timestamp>, AppError> {
-            clean(v)
-                .map(|t| {
-                    Timestamp::parse(&t).ok_or_else(|| {
+        let time =
+            |field: &'static str, v: &Option<String>| -> Result<Option<Timestamp>, AppError> {
+                clean(v)
+                    .map(|t| {
+                        Timestamp::parse(&t).ok_or_else(|| {
                         AppError::invalid(
                             field,
                             "give a date (2026-11-24) or an RFC 3339 time (2026-11-24T08:00:00Z)",
                         )
                     })
-                })
-                .transpose()
-        };
+                    })
+                    .transpose()
+            };
         let outcome = clean(&self.outcome)
             .map(|o| {
                 o.parse::<Outcome>()

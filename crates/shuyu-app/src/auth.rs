@@ -469,3 +469,27 @@ impl App {
         person.locked_until.filter(|until| *until > self.now())
     }
 }
+
+impl App {
+    /// Writes a refused access that happened before any use case ran (a bad token, a missing CSRF
+    /// token) to the audit chain.
+    pub async fn record_refusal(
+        &self,
+        ctx: &Ctx,
+        action: &str,
+        detail: &str,
+    ) -> Result<(), AppError> {
+        let mut tx = self.store.begin().await?;
+        tx.audit(self.event(
+            ctx,
+            action,
+            Object::platform(),
+            &(),
+            shuyu_audit::Outcome::Denied,
+            detail,
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

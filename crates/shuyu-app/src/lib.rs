@@ -228,3 +228,17 @@ impl<'a> Object<'a> {
         }
     }
 }
+
+impl App {
+    /// The profile, for a signed-in reader (it shows to every signed-in user).
+    pub async fn read_profile(&self, ctx: &Ctx) -> Result<&Profile, AppError> {
+        self.authorize(
+            ctx,
+            Action::ProfileRead,
+            &Resource::Platform,
+            Object::platform(),
+        )
+        .await?;
+        Ok(&self.profile)
+    }
+}

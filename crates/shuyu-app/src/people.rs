@@ -371,3 +371,30 @@ impl App {
         Ok(person)
     }
 }
+
+impl App {
+    /// Seeding only (the demo city): records the current agreement as accepted for a seeded account,
+    /// marked as seeded on the chain. Refused to anyone but the command line.
+    pub async fn seed_agreement(&self, ctx: &Ctx, id: PersonId) -> Result<(), AppError> {
+        if !matches!(ctx.principal, Principal::System) {
+            return Err(AppError::Forbidden(shuyu_policy::Denial {
+                code: "forbidden",
+                message: "only the command line seeds demo accounts".into(),
+            }));
+        }
+        let version = self.settings.agreement_version.clone();
+        let mut tx = self.store.begin().await?;
+        tx.accept_agreement(id, &version, self.now()).await?;
+        tx.audit(self.event(
+            ctx,
+            "person.agreement_accept",
+            Object::new("person", id),
+            &version,
+            Outcome::Ok,
+            "seeded demo account",
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

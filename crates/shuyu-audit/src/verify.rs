@@ -83,19 +83,12 @@ impl Break {
             | Self::CheckpointNotKept { seq } => seq,
             Self::SeqGap { expected, .. } | Self::SeqOutOfOrder { expected, .. } => expected,
             Self::CheckpointBeyondEnd { last_seq, .. } => last_seq.saturating_add(1),
-            Self::HeadMismatch { head_seq, last_seq } => {
-                if head_seq == last_seq {
-                    last_seq
-                } else {
-                    // The first event on which head and rows disagree.
-                    if head_seq < last_seq {
-                        head_seq
-                    } else {
-                        last_seq
-                    }
-                    .saturating_add(1)
-                }
+            // The first event on which head and rows disagree.
+            Self::HeadMismatch { head_seq, last_seq } if head_seq == last_seq => last_seq,
+            Self::HeadMismatch { head_seq, last_seq } if head_seq < last_seq => {
+                head_seq.saturating_add(1)
             }
+            Self::HeadMismatch { last_seq, .. } => last_seq.saturating_add(1),
         }
     }
 }

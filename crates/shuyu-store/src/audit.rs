@@ -158,10 +158,7 @@ impl Store {
                 let page = store.audit_page(&filter, after, 2000).await?;
                 let last = page.last().map(|e| e.seq);
                 let done = page.len() < 2000;
-                Ok::<_, StoreError>(match last {
-                    Some(last) => Some((page, (store, filter, last, done))),
-                    None => None,
-                })
+                Ok::<_, StoreError>(last.map(|last| (page, (store, filter, last, done))))
             },
         );
         pages

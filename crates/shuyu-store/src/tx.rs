@@ -45,7 +45,7 @@ impl Tx {
     pub async fn audit(&mut self, draft: EventDraft) -> Result<EventRecord, StoreError> {
         let record = self.head.advance(draft);
         insert_event(&mut self.inner, &record).await?;
-        if record.seq % self.chain.checkpoint_every == 0 {
+        if record.seq.is_multiple_of(self.chain.checkpoint_every) {
             let checkpoint = self
                 .chain
                 .signer

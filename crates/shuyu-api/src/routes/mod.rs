@@ -1,0 +1,29 @@
+//! The routes, one module per area. Every handler takes a [`Caller`](crate::Caller) and calls one
+//! `App` use case, which asks the policy.
+
+mod audit;
+mod auth;
+mod health;
+mod orgs;
+mod people;
+mod profile;
+mod tokens;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::ApiState;
+
+pub use audit::{
+    csv_header as audit_csv_header, csv_line as audit_csv_line, jsonl_line as audit_jsonl_line,
+};
+
+pub(crate) fn router() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .merge(health::router())
+        .merge(auth::router())
+        .merge(profile::router())
+        .merge(orgs::router())
+        .merge(people::router())
+        .merge(tokens::router())
+        .merge(audit::router())
+}

@@ -1,0 +1,428 @@
+//! The subcommands.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use futures_util::StreamExt;
+use shuyu_api::{ApiState, WebSettings};
+use shuyu_app::{App, AuditQuery, Ctx, NewOrg, NewPerson};
+use shuyu_audit::AuditSigner;
+use shuyu_core::{OrgId, RequestId};
+use shuyu_profile::Profile;
+use shuyu_store::VerifyOutcome;
+
+use crate::config::{Config, Overrides};
+use crate::runtime::{SystemClock, load_profile, open_app, os_rng};
+use crate::{AuditCmd, Command, DemoCmd, OrgCmd, ProfileCmd, UserCmd};
+
+pub async fn run(
+    command: Command,
+    config_file: Option<&Path>,
+    overrides: &Overrides,
+) -> anyhow::Result<ExitCode> {
+    let mut config = Config::load(config_file, overrides)?;
+    match command {
+        Command::Version => {
+            println!("shuyu {}", env!("CARGO_PKG_VERSION"));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let (app, _) = open_app(&config).await?;
+            println!(
+                "database is at the newest schema ({})",
+                redact(&config.database_url())
+            );
+            app.store().close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve => {
+            let (app, signer) = open_app(&config).await?;
+            serve(app, signer, &config).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo {
+            action: Some(DemoCmd::Code { username }),
+            ..
+        } => {
+            let (app, _) = open_app(&config).await?;
+            let person = app.person_by_username(&system_ctx(&app), &username).await?;
+            let Some(secret) = person.totp else {
+                bail!("{username} has no second factor; sign in with the password alone")
+            };
+            let unix = u64::try_from(app.now().unix_micros() / 1_000_000).unwrap_or(0);
+            println!("{}", secret.code_at(unix)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { action: None, .. } => {
+            // The demo serves plain HTTP on loopback, where Secure cookies are not sent back by every
+            // browser; a real deployment keeps them (and puts TLS in front).
+            config.security.secure_cookies = false;
+            let (app, signer) = open_app(&config).await?;
+            let logins = shuyu_testkit::demo::seed(&app).await?;
+            print_demo(&app, &config, &logins);
+            serve(app, signer, &config).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            action: AuditCmd::Verify,
+        } => {
+            let (app, signer) = open_app(&config).await?;
+            let started = std::time::Instant::now();
+            let outcome = app
+                .verify_audit(&system_ctx(&app), signer.verifier())
+                .await?;
+            let seconds = started.elapsed().as_secs_f64();
+            match outcome {
+                VerifyOutcome::Intact(r) => {
+                    println!(
+                        "audit chain intact: {} events, {} signed checkpoints (last at event {}), {} events after it not yet signed; {:.1} MB verified in {:.2} s",
+                        r.events,
+                        r.checkpoints,
+                        r.last_checkpoint_seq,
+                        r.unsigned_tail,
+                        r.bytes as f64 / 1e6,
+                        seconds
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                VerifyOutcome::Broken(b) => {
+                    println!("audit chain BROKEN at event {}: {b}", b.seq());
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::Audit {
+            action:
+                AuditCmd::Export {
+                    format,
+                    out,
+                    from,
+                    to,
+                    action,
+                },
+        } => {
+            let (app, _) = open_app(&config).await?;
+            let query = AuditQuery {
+                from,
+                to,
+                action,
+                ..AuditQuery::default()
+            };
+            let mut events = Box::pin(app.export_audit(&system_ctx(&app), &query, &format).await?);
+            let mut sink: Box<dyn Write> = match &out {
+                Some(path) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path)
+                        .with_context(|| format!("cannot create {}", path.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            let mut count = 0u64;
+            if format == "csv" {
+                sink.write_all(&shuyu_api::audit_csv_header())?;
+            }
+            while let Some(event) = events.next().await {
+                let event = shuyu_api::AuditEventOut::from(&event?);
+                sink.write_all(&if format == "csv" {
+                    shuyu_api::audit_csv_line(&event)
+                } else {
+                    shuyu_api::audit_jsonl_line(&event)
+                })?;
+                count += 1;
+            }
+            sink.flush()?;
+            eprintln!("exported {count} events");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User {
+            action:
+                UserCmd::Add {
+                    org,
+                    username,
+                    name,
+                    role,
+                    password_stdin,
+                    verified,
+                },
+        } => {
+            let (app, _) = open_app(&config).await?;
+            let ctx = system_ctx(&app);
+            let org_id = resolve_org(&app, &ctx, &org).await?;
+            let (password, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+            } else {
+                (generated_password(), true)
+            };
+            let with_totp = app
+                .profile()
+                .requires_second_factor(role.parse().map_err(|e| anyhow::anyhow!("--role: {e}"))?);
+            let input = NewPerson {
+                org: org_id,
+                username,
+                display_name: name,
+                role,
+                password: Some(password.clone()),
+                with_totp,
+                verified,
+            };
+            let (person, totp) = app.create_person(&ctx, input).await?;
+            println!(
+                "created {} ({}) with id {}",
+                person.username, person.role, person.id
+            );
+            if generated {
+                println!("password (shown once): {password}");
+            }
+            if let Some(secret) = totp {
+                println!("TOTP secret (shown once): {}", secret.base32());
+                println!(
+                    "enrol it:  {}",
+                    secret.otpauth_uri(person.username.as_str())?
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Org {
+            action:
+                OrgCmd::Add {
+                    name,
+                    org_type,
+                    credit_code,
+                },
+        } => {
+            let (app, _) = open_app(&config).await?;
+            let org = app
+                .create_org(
+                    &system_ctx(&app),
+                    NewOrg {
+                        name,
+                        org_type,
+                        credit_code,
+                    },
+                )
+                .await?;
+            println!("created {} ({}) with id {}", org.name, org.org_type, org.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Org {
+            action: OrgCmd::List,
+        } => {
+            let (app, _) = open_app(&config).await?;
+            for org in app.orgs(&system_ctx(&app)).await? {
+                println!(
+                    "{}  {:<20} {}  {}",
+                    org.id,
+                    org.org_type.as_str(),
+                    org.credit_code,
+                    org.name
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Profile {
+            action: ProfileCmd::List,
+        } => {
+            for name in Profile::BUILTIN {
+                let p = Profile::builtin(name)?;
+                println!("{name:<10} {}", p.regulation().name);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Profile {
+            action: ProfileCmd::Check { file },
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let key = file
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("custom");
+            Profile::from_toml(key, &text)?;
+            println!("{} is a valid profile", file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Profile {
+            action: ProfileCmd::Show { name },
+        } => {
+            let profile = match name {
+                Some(name) => Profile::builtin(&name)?,
+                None => load_profile(&config)?,
+            };
+            print_profile(&profile);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn system_ctx(app: &App) -> Ctx {
+    let random: [u8; 10] = rand::RngExt::random(&mut os_rng());
+    Ctx::system(RequestId::mint(app.now(), random))
+}
+
+async fn resolve_org(app: &App, ctx: &Ctx, text: &str) -> anyhow::Result<OrgId> {
+    if let Ok(id) = text.parse::<OrgId>() {
+        return Ok(app.org(ctx, id).await?.id);
+    }
+    let code = text.trim().to_ascii_uppercase();
+    app.orgs(ctx)
+        .await?
+        .into_iter()
+        .find(|o| o.credit_code.as_str() == code)
+        .map(|o| o.id)
+        .with_context(|| {
+            format!("no organisation has the id or credit code {text}; see `shuyu org list`")
+        })
+}
+
+fn generated_password() -> String {
+    let bytes: [u8; 12] = rand::RngExt::random(&mut os_rng());
+    // Upper, lower, digit and symbol guaranteed, then 24 hex characters of entropy.
+    format!(
+        "Sy-7{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://…{}", &url[..scheme], &url[at..]),
+        _ => url.to_owned(),
+    }
+}
+
+fn print_profile(profile: &Profile) {
+    let reg = profile.regulation();
+    println!("{} ({})", reg.name, profile.key());
+    println!(
+        "{}",
+        profile
+            .validity_on(shuyu_app::Clock::now(&SystemClock).date())
+            .describe(true)
+    );
+    println!();
+    for rule in profile.rules() {
+        println!("{} / {}", rule.label_zh, rule.label_en);
+        println!("    {}", rule.value);
+        println!("    [{}]  ({})", rule.article, rule.key);
+    }
+}
+
+fn print_demo(app: &App, config: &Config, logins: &shuyu_testkit::demo::DemoLogins) {
+    let addr = &config.listen;
+    println!();
+    println!(
+        "数域 shuyu demo — profile: {} ({})",
+        app.profile().regulation().name,
+        app.profile().key()
+    );
+    println!("data dir: {}", config.data_dir.display());
+    println!("console:  http://{addr}/    API docs: http://{addr}/api/docs");
+    println!();
+    println!(
+        "Every demo account's password: {}",
+        shuyu_testkit::demo::DEMO_PASSWORD
+    );
+    println!(
+        "{:<12} {:<28} {:<34} TOTP secret (code: shuyu demo code USER)",
+        "username", "role", "organisation"
+    );
+    for login in &logins.0 {
+        let totp = login
+            .totp
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), |t| t.base32().to_owned());
+        println!(
+            "{:<12} {:<28} {:<34} {}",
+            login.username,
+            login.role.label(false),
+            login.org_name,
+            totp
+        );
+    }
+    println!();
+    println!("Accounts with a TOTP secret need the 6-digit code: in another terminal run");
+    println!(
+        "  shuyu --data-dir {} demo code authority",
+        config.data_dir.display()
+    );
+    println!();
+}
+
+async fn serve(app: App, signer: AuditSigner, config: &Config) -> anyhow::Result<()> {
+    let addr: SocketAddr = config.listen_addr()?;
+    let state = ApiState {
+        app: app.clone(),
+        verifier: Arc::new(signer.verifier()),
+        web: Arc::new(WebSettings {
+            secure_cookies: config.security.secure_cookies,
+            body_limit: config.security.body_limit_kib * 1024,
+        }),
+        metrics: shuyu_api::install_metrics(),
+    };
+    let router = shuyu_api::router(state); // CONSOLE-MERGE
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    tracing::info!(%addr, profile = app.profile().key(), "serving");
+
+    let housekeeping = tokio::spawn(housekeeping(
+        app.clone(),
+        config.audit.checkpoint_interval_seconds,
+        config.security.session_idle_minutes * 60,
+    ));
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    housekeeping.abort();
+    if let Some(seq) = app.store().checkpoint_now(app.now()).await? {
+        tracing::info!(seq, "signed a final audit checkpoint");
+    }
+    app.store().close().await;
+    Ok(())
+}
+
+/// Signs a checkpoint when events arrived since the last one, and purges dead sessions.
+async fn housekeeping(app: App, every_seconds: u64, idle_seconds: i64) {
+    let mut tick = tokio::time::interval(Duration::from_secs(every_seconds.max(1)));
+    loop {
+        tick.tick().await;
+        match app.store().checkpoint_now(app.now()).await {
+            Ok(Some(seq)) => tracing::debug!(seq, "signed an audit checkpoint"),
+            Ok(None) => {}
+            Err(err) => tracing::warn!(error = %err, "could not sign an audit checkpoint"),
+        }
+        if let Err(err) = app.store().purge_sessions(app.now(), idle_seconds).await {
+            tracing::warn!(error = %err, "could not purge sessions");
+        }
+        let _ = app
+            .store()
+            .purge_sso_logins(app.now().plus_seconds(-600))
+            .await;
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

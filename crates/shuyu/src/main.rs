@@ -1,0 +1,198 @@
+//! `shuyu`: the public data authorized operation platform (数域).
+//!
+//! This binary reads configuration, wires the store, the app, the API and the console together, and
+//! runs one command. It is the only place that reads the wall clock and the OS's randomness.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod commands;
+mod config;
+mod runtime;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Overrides;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "shuyu",
+    version,
+    about = "数域 shuyu: public data authorized operation platform",
+    propagate_version = true
+)]
+struct Cli {
+    /// Configuration file (TOML). Default: <data-dir>/shuyu.toml if it exists.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Directory for the SQLite database, data files and keys.
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Address to serve on.
+    #[arg(long, global = true, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Log as JSON lines instead of text.
+    #[arg(long, global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (API and console).
+    Serve,
+    /// Create (or reuse) a data dir with the demo city, print its logins, and serve it.
+    Demo {
+        /// Regulation profile to run.
+        #[arg(long, default_value = "zhongwei")]
+        profile: String,
+        #[command(subcommand)]
+        action: Option<DemoAction>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// The audit chain.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+    /// Accounts.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Organisations.
+    Org {
+        #[command(subcommand)]
+        action: OrgAction,
+    },
+    /// Regulation profiles.
+    Profile {
+        #[command(subcommand)]
+        action: ProfileAction,
+    },
+    /// Print the version.
+    Version,
+}
+
+#[derive(Debug, Subcommand)]
+enum DemoAction {
+    /// Print the current TOTP code of a demo account.
+    Code { username: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditAction {
+    /// Recompute the SM3 chain and check the SM2-signed checkpoints. Exit 0 if intact; otherwise 1,
+    /// naming the first broken event.
+    Verify,
+    /// Export the trail (oldest first) as CSV or JSON Lines.
+    Export {
+        #[arg(long, default_value = "jsonl", value_parser = ["csv", "jsonl"])]
+        format: String,
+        /// Write here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// From this date or RFC 3339 time (inclusive).
+        #[arg(long)]
+        from: Option<String>,
+        /// Until this date or time (exclusive).
+        #[arg(long)]
+        to: Option<String>,
+        /// Only this action, or a prefix ending in `*`.
+        #[arg(long)]
+        action: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserAction {
+    /// Add an account. The password is read from standard input (one line) or generated and printed.
+    Add {
+        /// Organisation id or unified social credit code.
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        username: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        role: String,
+        /// Read the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Record the person's real name as verified now (bootstrap of the first administrator).
+        #[arg(long)]
+        verified: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OrgAction {
+    /// Register an organisation.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// authority, approver, expert_panel, source_department, data_service_agency, operator,
+        /// merchant, consumer or supervisor.
+        #[arg(long = "type")]
+        org_type: String,
+        /// Unified social credit code.
+        #[arg(long)]
+        credit_code: String,
+    },
+    /// List organisations.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum ProfileAction {
+    /// Print a profile's effective rules with their articles (default: the configured one).
+    Show { name: Option<String> },
+    /// Validate a profile file.
+    Check { file: PathBuf },
+    /// List the built-in profiles.
+    List,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    runtime::init_logging(cli.log_json);
+    let overrides = Overrides {
+        data_dir: cli.data_dir.clone(),
+        listen: cli.listen.clone(),
+        profile: match &cli.command {
+            Command::Demo { profile, .. } => Some(profile.clone()),
+            _ => None,
+        },
+    };
+    let tokio = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match tokio.block_on(commands::run(
+        cli.command,
+        cli.config.as_deref(),
+        &overrides,
+    )) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub(crate) use crate::{
+    AuditAction as AuditCmd, DemoAction as DemoCmd, OrgAction as OrgCmd,
+    ProfileAction as ProfileCmd, UserAction as UserCmd,
+};
