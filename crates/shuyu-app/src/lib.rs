@@ -10,7 +10,12 @@
 //! handed to it, so tests run on fixed time and reproducible randomness.
 #![cfg_attr(
     test,
-    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
 )]
 
 mod audit;
@@ -161,6 +166,16 @@ impl App {
                 Err(AppError::Forbidden(denial))
             }
         }
+    }
+
+    /// For listings, which filter by the policy per item: the public is refused (and audited) up
+    /// front instead of receiving an empty list.
+    pub(crate) async fn refuse_anonymous(&self, ctx: &Ctx, action: Action) -> Result<(), AppError> {
+        if matches!(ctx.principal, Principal::Anonymous) {
+            self.authorize(ctx, action, &Resource::Platform, Object::platform())
+                .await?;
+        }
+        Ok(())
     }
 
     /// Builds an audit event for `ctx`. `change` is digested (SM3 of its JSON), never stored.

@@ -68,6 +68,7 @@ impl App {
     }
 
     pub async fn org(&self, ctx: &Ctx, id: OrgId) -> Result<Organisation, AppError> {
+        self.refuse_anonymous(ctx, Action::OrgRead).await?;
         let org = self.store.org(id).await?.ok_or(AppError::NotFound {
             kind: "organisation",
         })?;
@@ -83,6 +84,7 @@ impl App {
 
     /// The organisations the actor may see.
     pub async fn orgs(&self, ctx: &Ctx) -> Result<Vec<Organisation>, AppError> {
+        self.refuse_anonymous(ctx, Action::OrgRead).await?;
         let all = self.store.orgs().await?;
         Ok(all
             .into_iter()

@@ -52,6 +52,7 @@ impl App {
         ctx: &Ctx,
         input: NewPerson,
     ) -> Result<(Person, Option<TotpSecret>), AppError> {
+        self.refuse_anonymous(ctx, Action::PersonCreate).await?;
         let org = self.store.org(input.org).await?.ok_or(AppError::NotFound {
             kind: "organisation",
         })?;
@@ -143,6 +144,7 @@ impl App {
     }
 
     pub async fn person(&self, ctx: &Ctx, id: PersonId) -> Result<PersonView, AppError> {
+        self.refuse_anonymous(ctx, Action::PersonRead).await?;
         let person = self
             .store
             .person(id)
@@ -179,6 +181,7 @@ impl App {
 
     /// The people the actor may see, optionally of one organisation.
     pub async fn people(&self, ctx: &Ctx, org: Option<OrgId>) -> Result<Vec<Person>, AppError> {
+        self.refuse_anonymous(ctx, Action::PersonRead).await?;
         let all = self.store.people(org).await?;
         Ok(all
             .into_iter()
@@ -198,6 +201,7 @@ impl App {
     }
 
     async fn load_for(&self, ctx: &Ctx, id: PersonId, action: Action) -> Result<Person, AppError> {
+        self.refuse_anonymous(ctx, action).await?;
         let person = self
             .store
             .person(id)

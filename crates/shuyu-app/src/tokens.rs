@@ -22,6 +22,7 @@ impl App {
         name: &str,
         days: u32,
     ) -> Result<IssuedToken, AppError> {
+        self.refuse_anonymous(ctx, Action::TokenCreate).await?;
         let Principal::Person(actor) = &ctx.principal else {
             return Err(AppError::Unauthenticated);
         };
@@ -73,6 +74,7 @@ impl App {
 
     /// The actor's own tokens.
     pub async fn tokens(&self, ctx: &Ctx) -> Result<Vec<ApiTokenRecord>, AppError> {
+        self.refuse_anonymous(ctx, Action::TokenRead).await?;
         let Principal::Person(actor) = &ctx.principal else {
             return Err(AppError::Unauthenticated);
         };
@@ -95,6 +97,7 @@ impl App {
     }
 
     pub async fn revoke_token(&self, ctx: &Ctx, id: TokenId) -> Result<ApiTokenRecord, AppError> {
+        self.refuse_anonymous(ctx, Action::TokenRevoke).await?;
         let token = self
             .store
             .token(id)

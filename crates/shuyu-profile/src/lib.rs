@@ -1,6 +1,6 @@
 #![cfg_attr(
     test,
-    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
 )]
 //! Regulation profiles: each city's rules as data, every value with the article it rests on
 //! (REQUIREMENTS.md, POL-1).

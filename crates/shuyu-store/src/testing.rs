@@ -41,10 +41,14 @@ impl TestDb {
     /// is not set. A set but unreachable server is a test failure, not a skip.
     pub async fn postgres() -> Option<Self> {
         let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
-            eprintln!(
-                "\n==> SKIPPED the PostgreSQL half of this test: {POSTGRES_ENV} is not set. \
+            // Written to the process's stderr directly, past the test harness's output capture, so
+            // the skip is seen even when the test passes.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "==> SKIPPED the PostgreSQL half of this test: {POSTGRES_ENV} is not set. \
                  `bash .ci/run` sets it; to run it yourself: \
-                 {POSTGRES_ENV}=postgres://postgres@127.0.0.1:5432/test cargo test\n"
+                 {POSTGRES_ENV}=postgres://postgres@127.0.0.1:5432/test cargo test"
             );
             return None;
         };

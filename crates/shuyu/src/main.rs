@@ -3,6 +3,7 @@
 //! This binary reads configuration, wires the store, the app, the API and the console together, and
 //! runs one command. It is the only place that reads the wall clock and the OS's randomness.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod commands;
 mod config;
