@@ -1,6 +1,11 @@
 #![cfg_attr(
     test,
-    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
 )]
 //! Regulation profiles: each city's rules as data, every value with the article it rests on
 //! (REQUIREMENTS.md, POL-1).
@@ -97,6 +102,11 @@ impl Validity {
 impl Profile {
     /// Names of the profiles shipped with shuyu, for [`Profile::builtin`].
     pub const BUILTIN: &'static [&'static str] = builtin::NAMES;
+
+    /// The profile a deployment (and `shuyu demo`) runs unless configured otherwise: the second
+    /// shipped regulation (中卫), as the foundation issue asks.
+    #[allow(clippy::indexing_slicing)] // constant index into a constant list: checked at compile time
+    pub const DEFAULT: &'static str = builtin::NAMES[1];
 
     /// Parses and checks a profile. `key` names it (the file name without `.toml`) and appears in
     /// every error. Unknown keys, missing keys, wrong types and impossible values are refused; the

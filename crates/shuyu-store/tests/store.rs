@@ -281,10 +281,13 @@ async fn assert_detected(db: &TestDb, what: &str, sql: &str, expected_seq: Optio
     append_events(&store, 30).await;
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
-    sqlx::query(AssertSqlSafe(sql.to_owned()))
-        .execute(&pool)
-        .await
-        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    // One statement at a time: PostgreSQL prepares each separately.
+    for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        sqlx::query(AssertSqlSafe(statement.to_owned()))
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+    }
     pool.close().await;
     match verify(&store).await {
         VerifyOutcome::Intact(_) => panic!("{}: {what} was not detected", db.label),

@@ -58,9 +58,9 @@ pub fn test_now() -> Timestamp {
     Timestamp::parse("2026-11-24T01:00:00Z").expect("valid time")
 }
 
-/// The profile the tests run on unless they say otherwise: the first built-in one.
+/// The profile the tests run on unless they say otherwise: the deployment default.
 pub fn default_profile() -> Profile {
-    Profile::builtin(Profile::BUILTIN[1]).expect("built-in profile")
+    Profile::builtin(Profile::DEFAULT).expect("built-in profile")
 }
 
 /// An app with the demo city on a throw-away database.

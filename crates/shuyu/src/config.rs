@@ -66,7 +66,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./shuyu-data"),
             listen: "127.0.0.1:8080".into(),
             database_url: String::new(),
-            profile: "zhongwei".into(),
+            profile: shuyu_profile::Profile::DEFAULT.into(),
             profile_file: None,
             security: Security::default(),
             personnel: Personnel::default(),
@@ -139,7 +139,7 @@ impl Config {
         figment = figment.merge(
             Env::prefixed("SHUYU_")
                 .split("__")
-                .filter(|key| !key.as_str().starts_with("test_")),
+                .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_")),
         );
         let mut config: Config = figment
             .extract()

@@ -47,7 +47,7 @@ enum Command {
     /// Create (or reuse) a data dir with the demo city, print its logins, and serve it.
     Demo {
         /// Regulation profile to run.
-        #[arg(long, default_value = "zhongwei")]
+        #[arg(long, default_value = shuyu_profile::Profile::DEFAULT)]
         profile: String,
         #[command(subcommand)]
         action: Option<DemoAction>,
