@@ -10,6 +10,15 @@
 //! flags as 0/1 BIGINT, ids as UUID text, no dialect-specific functions.
 //!
 //! This crate must never decide access (that is `shuyu-policy`) nor log data values.
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
 
 mod audit;
 mod error;

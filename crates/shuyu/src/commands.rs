@@ -365,7 +365,7 @@ async fn serve(app: App, signer: AuditSigner, config: &Config) -> anyhow::Result
         }),
         metrics: shuyu_api::install_metrics(),
     };
-    let router = shuyu_api::router(state); // CONSOLE-MERGE
+    let router = shuyu_console::router(state.clone()).merge(shuyu_api::router(state));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;

@@ -1,0 +1,146 @@
+//! The web console of shuyu: server-rendered HTML (maud), Chinese by default and English on request,
+//! one vendored stylesheet, no JavaScript and no front-end build step.
+//!
+//! The console owns every path the API does not (`/`, `/login`, `/logout`, `/lang`, `/me…`,
+//! `/personnel…`, `/audit…`, `/profile`, `/assets/…`); the binary merges [`router`] with
+//! `shuyu_api::router`, which owns `/api/*`, `/healthz`, `/readyz`, `/metrics` and the 404 fallback
+//! (so this router has none: axum refuses to merge two fallbacks).
+//!
+//! Handlers are thin, like the API's: read the form or query, call one `shuyu_app::App` use case
+//! (which asks the policy and writes the audit chain), render the answer. The console asks
+//! `shuyu_policy::decide` only to choose which links and buttons to *show*.
+//!
+//! Must never:
+//! - decide access itself or check roles to allow something (the use cases do; see `web::SignedIn::may`);
+//! - accept a signed-in form without the session's CSRF token (`web::Posted`), or the sign-in form
+//!   without its double-submit token;
+//! - render a secret other than a new API token's, once, on the page that created it;
+//! - log a form body, a cookie or a data value;
+//! - inline a script or a style (the Content-Security-Policy forbids both).
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+mod assets;
+mod i18n;
+mod layout;
+mod pages;
+mod web;
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::Response;
+use axum::routing::{get, post};
+use shuyu_api::{ApiState, RequestMeta};
+use shuyu_core::RequestId;
+
+pub use i18n::Lang;
+
+/// The console's routes with `state` attached. No fallback: the API router supplies it.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/", get(pages::home::page))
+        .route("/login", get(pages::login::form).post(pages::login::submit))
+        .route("/logout", post(pages::login::logout))
+        .route("/lang", post(pages::login::switch_language))
+        .route("/me", get(pages::me::page))
+        .route("/me/agreement", post(pages::me::accept_agreement))
+        .route("/me/password", post(pages::me::change_password))
+        .route("/me/tokens", post(pages::me::create_token))
+        .route("/me/tokens/{id}/revoke", post(pages::me::revoke_token))
+        .route("/personnel", get(pages::personnel::list))
+        .route("/personnel/{id}", get(pages::personnel::record))
+        .route("/personnel/{id}/verify", post(pages::personnel::verify))
+        .route("/personnel/{id}/training", post(pages::personnel::training))
+        .route("/personnel/{id}/disable", post(pages::personnel::disable))
+        .route("/personnel/{id}/enable", post(pages::personnel::enable))
+        .route("/audit", get(pages::audit::search))
+        .route("/audit/export", get(pages::audit::export))
+        .route("/audit/verify", get(pages::audit::verify))
+        .route("/profile", get(pages::profile::page))
+        .route("/assets/shuyu.css", get(assets::stylesheet))
+        .route("/assets/favicon.svg", get(assets::favicon))
+        .layer(from_fn_with_state(state.clone(), around))
+        .with_state(state)
+}
+
+/// Whether "sign in with unified identity (SSO)" can be used. Single sign-on (through the city's
+/// unified identity authentication system, `identity.unified_identity_sso` in the profile) is not
+/// built yet, so this is `false` and the sign-in page shows the button disabled with a note. When it
+/// is built, answer from the deployment's SSO configuration (and the profile), and the button
+/// becomes a link to `/sso/start`.
+pub fn sso_enabled(_state: &ApiState) -> bool {
+    false
+}
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// What every console response passes through: a request id for the audit chain and the logs,
+/// security headers (a strict CSP, no framing, no caching), and one log line per request (method,
+/// path, status, latency, request id — never bodies, query strings or cookies).
+async fn around(State(state): State<ApiState>, mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<RequestId>().ok())
+        .unwrap_or_else(|| {
+            let random = uuid::Uuid::new_v4();
+            let bytes = random.as_bytes();
+            let tail: [u8; 10] = std::array::from_fn(|i| bytes.get(i).copied().unwrap_or(0));
+            RequestId::mint(state.app.now(), tail)
+        });
+    let source = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(
+            || "unknown".to_owned(),
+            |ConnectInfo(addr)| addr.ip().to_string(),
+        );
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    request
+        .extensions_mut()
+        .insert(RequestMeta { request_id, source });
+
+    let mut response = next.run(request).await;
+
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&request_id.to_string()) {
+        headers.insert(REQUEST_ID.clone(), v);
+    }
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+        ),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    let status = response.status().as_u16();
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    tracing::info!(%request_id, %method, path, status, latency_ms, "console request");
+    response
+}

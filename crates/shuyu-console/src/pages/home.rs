@@ -1,0 +1,99 @@
+//! `/`: a greeting, the role's responsibilities, and cards for what the person can do now.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::html;
+use shuyu_api::ApiState;
+use shuyu_policy::{Action, Resource};
+
+use crate::i18n::fill;
+use crate::layout::Section;
+use crate::web::SignedIn;
+
+struct Card {
+    href: &'static str,
+    title: &'static str,
+    text: &'static str,
+}
+
+pub(crate) async fn page(State(state): State<ApiState>, me: SignedIn) -> Response {
+    let t = me.lang().texts();
+    let person = &me.session.person;
+    let mut cards = Vec::new();
+    if me.may(&state, Action::SelfRead, &Resource::Platform) {
+        cards.push(Card {
+            href: "/me",
+            title: t.card_me,
+            text: t.card_me_text,
+        });
+    }
+    let own = Resource::Person {
+        id: person.id,
+        org: person.org,
+    };
+    if me.may(&state, Action::PersonRead, &own) {
+        cards.push(Card {
+            href: "/personnel",
+            title: t.card_personnel,
+            text: t.card_personnel_text,
+        });
+    }
+    if me.may(&state, Action::AuditSearch, &Resource::AuditTrail) {
+        cards.push(Card {
+            href: "/audit",
+            title: t.card_audit,
+            text: t.card_audit_text,
+        });
+    }
+    if me.may(&state, Action::AuditVerify, &Resource::AuditTrail) {
+        cards.push(Card {
+            href: "/audit/verify",
+            title: t.card_verify,
+            text: t.card_verify_text,
+        });
+    }
+    let new_token = Resource::NewToken {
+        org: person.org,
+        role: person.role,
+    };
+    if me.may(&state, Action::TokenCreate, &new_token) {
+        cards.push(Card {
+            href: "/me#tokens",
+            title: t.card_tokens,
+            text: t.card_tokens_text,
+        });
+    }
+    if me.may(&state, Action::ProfileRead, &Resource::Platform) {
+        cards.push(Card {
+            href: "/profile",
+            title: t.card_profile,
+            text: t.card_profile_text,
+        });
+    }
+    let body = html! {
+        section.hero {
+            h1 { (fill(t.greeting, &[&me.chrome.display_name])) }
+            p.lead {
+                span.muted { (t.home_role_line) }
+                span.badge { (me.chrome.role_label) }
+                @if let Some(org) = &me.chrome.org_name { " " span.muted { (org) } }
+            }
+        }
+        section.card {
+            h2 { (t.home_duties) }
+            p { (t.duties(person.role)) }
+        }
+        h2 { (t.home_now) }
+        div.cards {
+            @for card in &cards {
+                a.card.link-card href=(card.href) {
+                    h3 { (card.title) }
+                    p { (card.text) }
+                }
+            }
+        }
+    };
+    me.chrome
+        .respond(StatusCode::OK, t.nav_home, Some(Section::Home), body)
+}

@@ -1,0 +1,42 @@
+//! One module per page or area. Each handler reads its input, calls one `App` use case and renders.
+
+pub(crate) mod audit;
+pub(crate) mod home;
+pub(crate) mod login;
+pub(crate) mod me;
+pub(crate) mod personnel;
+pub(crate) mod profile;
+
+use serde::Deserialize;
+
+use crate::i18n::Texts;
+use crate::layout::Notice;
+
+/// `?done=…` after a form was handled (post/redirect/get): a known code becomes a notice; anything
+/// else is ignored, so the query cannot inject text.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct DoneQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+impl DoneQuery {
+    pub(crate) fn parse(raw: Option<&str>) -> DoneQuery {
+        raw.and_then(|q| serde_urlencoded::from_str(q).ok())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn notice(&self, t: &Texts) -> Option<Notice> {
+        let text = match self.done.as_deref()? {
+            "agreement" => t.done_agreement,
+            "password" => t.done_password,
+            "token_revoked" => t.done_token_revoked,
+            "verified" => t.done_verified,
+            "training" => t.done_training,
+            "disabled" => t.done_disabled,
+            "enabled" => t.done_enabled,
+            _ => return None,
+        };
+        Some(Notice::Done(text.to_owned()))
+    }
+}
