@@ -50,19 +50,26 @@ pub fn session_cookie(secure: bool, value: Option<&str>, max_age_seconds: i64) -
 
 /// The session cookie's value, if the request carries one.
 pub fn cookie_value(headers: &HeaderMap, secure: bool) -> Option<String> {
-    let wanted = if secure {
-        SECURE_SESSION_COOKIE
-    } else {
-        SESSION_COOKIE
-    };
+    cookie(
+        headers,
+        if secure {
+            SECURE_SESSION_COOKIE
+        } else {
+            SESSION_COOKIE
+        },
+    )
+}
+
+/// The value of cookie `name`, if the request carries it.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .find_map(|pair| {
-            let (name, value) = pair.trim().split_once('=')?;
-            (name == wanted).then(|| value.to_owned())
+            let (key, value) = pair.trim().split_once('=')?;
+            (key == name).then(|| value.to_owned())
         })
 }
 

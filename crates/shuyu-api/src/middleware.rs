@@ -27,6 +27,30 @@ pub struct RequestMeta {
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// The request id (the caller's `x-request-id` if it is a UUID, else a new one) and the client
+/// address of a request. Shared by the API's and the console's middleware.
+pub fn request_meta(request: &Request, now: Timestamp) -> RequestMeta {
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<RequestId>().ok())
+        .unwrap_or_else(|| {
+            let random = uuid::Uuid::new_v4();
+            let tail: [u8; 10] =
+                std::array::from_fn(|i| random.as_bytes().get(i).copied().unwrap_or(0));
+            RequestId::mint(now, tail)
+        });
+    let source = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(
+            || "unknown".to_owned(),
+            |ConnectInfo(addr)| addr.ip().to_string(),
+        );
+    RequestMeta { request_id, source }
+}
+
 /// Installs the process-wide Prometheus recorder once and returns its handle.
 pub fn install_metrics() -> Option<PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
@@ -51,27 +75,7 @@ pub(crate) fn wrap(router: Router, state: ApiState) -> Router {
 
 async fn around(State(state): State<ApiState>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let request_id = request
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<RequestId>().ok())
-        .unwrap_or_else(|| {
-            let random: [u8; 10] = uuid::Uuid::new_v4().as_bytes()[..10]
-                .try_into()
-                .unwrap_or([0; 10]);
-            RequestId::mint(
-                Timestamp::from_unix_micros(state.app.now().unix_micros()),
-                random,
-            )
-        });
-    let source = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(
-            || "unknown".to_owned(),
-            |ConnectInfo(addr)| addr.ip().to_string(),
-        );
+    let RequestMeta { request_id, source } = request_meta(&request, state.app.now());
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let is_api = path.starts_with("/api/");

@@ -33,17 +33,15 @@ mod layout;
 mod pages;
 mod web;
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::Response;
 use axum::routing::{get, post};
 use shuyu_api::{ApiState, RequestMeta};
-use shuyu_core::RequestId;
 
 pub use i18n::Lang;
 
@@ -91,24 +89,7 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// path, status, latency, request id — never bodies, query strings or cookies).
 async fn around(State(state): State<ApiState>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let request_id = request
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<RequestId>().ok())
-        .unwrap_or_else(|| {
-            let random = uuid::Uuid::new_v4();
-            let bytes = random.as_bytes();
-            let tail: [u8; 10] = std::array::from_fn(|i| bytes.get(i).copied().unwrap_or(0));
-            RequestId::mint(state.app.now(), tail)
-        });
-    let source = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(
-            || "unknown".to_owned(),
-            |ConnectInfo(addr)| addr.ip().to_string(),
-        );
+    let RequestMeta { request_id, source } = shuyu_api::request_meta(&request, state.app.now());
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     request

@@ -29,17 +29,7 @@ const SECURE_LOGIN_CSRF_COOKIE: &str = "__Host-shuyu_login_csrf";
 pub(crate) const CSRF_FIELD: &str = "_csrf";
 
 /// The value of cookie `name`, if the request carries it.
-pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            let (key, value) = pair.trim().split_once('=')?;
-            (key == name).then(|| value.to_owned())
-        })
-}
+pub(crate) use shuyu_api::cookie;
 
 /// The language chosen by the visitor, Chinese by default.
 pub(crate) fn lang_of(headers: &HeaderMap) -> Lang {
