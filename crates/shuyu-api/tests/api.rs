@@ -728,3 +728,59 @@ async fn a_session_opened_on_one_server_works_on_another_sharing_the_database() 
         StatusCode::UNAUTHORIZED,
     );
 }
+
+#[tokio::test]
+async fn reading_a_personnel_record_is_itself_on_the_chain() {
+    let t = TestApp::sqlite().await;
+    let api = t.api();
+    let operator = login(&t, &api, "operator").await;
+    let people = call(&api, "GET", "/api/v1/people", &operator, None)
+        .await
+        .json();
+    let newcomer = people
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["username"] == "newcomer")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        call(
+            &api,
+            "GET",
+            &format!("/api/v1/people/{newcomer}"),
+            &operator,
+            None
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    let reads = shuyu_store::AuditFilter {
+        action: Some("person.*".into()),
+        object_id: Some(newcomer.clone()),
+        ..Default::default()
+    };
+    let found = t.app.store().search_audit(&reads, None, 10).await.unwrap();
+    assert!(
+        found
+            .iter()
+            .any(|e| e.draft.action == "person.read" && e.draft.role == "operator"),
+        "{found:?}"
+    );
+    let lists = shuyu_store::AuditFilter {
+        action: Some("person.list".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        t.app
+            .store()
+            .search_audit(&lists, None, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -178,6 +178,25 @@ impl App {
         Ok(())
     }
 
+    /// Records a read of personal data (AUD-1: every data access is on the chain). The command
+    /// line's own look-ups are not reads by a person and are not recorded.
+    pub(crate) async fn record_read(
+        &self,
+        ctx: &Ctx,
+        action: &str,
+        object: Object<'_>,
+        detail: &str,
+    ) -> Result<(), AppError> {
+        if matches!(ctx.principal, Principal::System) {
+            return Ok(());
+        }
+        let mut tx = self.store.begin().await?;
+        tx.audit(self.event(ctx, action, object, &(), Outcome::Ok, detail))
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Builds an audit event for `ctx`. `change` is digested (SM3 of its JSON), never stored.
     pub(crate) fn event(
         &self,

@@ -160,6 +160,13 @@ impl App {
             Object::new("person", id),
         )
         .await?;
+        self.record_read(
+            ctx,
+            "person.read",
+            Object::new("person", id),
+            "personnel record",
+        )
+        .await?;
         self.view(person).await
     }
 
@@ -183,7 +190,7 @@ impl App {
     pub async fn people(&self, ctx: &Ctx, org: Option<OrgId>) -> Result<Vec<Person>, AppError> {
         self.refuse_anonymous(ctx, Action::PersonRead).await?;
         let all = self.store.people(org).await?;
-        Ok(all
+        let visible: Vec<Person> = all
             .into_iter()
             .filter(|p| {
                 shuyu_policy::decide(
@@ -197,7 +204,16 @@ impl App {
                 )
                 .is_allowed()
             })
-            .collect())
+            .collect();
+        let object = Object::new("org", org.map(|o| o.to_string()).unwrap_or_default());
+        self.record_read(
+            ctx,
+            "person.list",
+            object,
+            &format!("{} people", visible.len()),
+        )
+        .await?;
+        Ok(visible)
     }
 
     async fn load_for(&self, ctx: &Ctx, id: PersonId, action: Action) -> Result<Person, AppError> {
