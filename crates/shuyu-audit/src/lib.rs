@@ -9,7 +9,9 @@
 //!
 //! This crate must never do I/O, read the environment or the clock, or draw randomness from anywhere
 //! but an RNG passed in; it must never change the meaning of stored bytes (new encodings get a new
-//! version and domain tag).
+//! version and domain tag). The one contact with the OS is [`ChainVerifier::push_batch`]: it starts
+//! scoped threads, and unless told a count with [`ChainVerifier::with_threads`] it asks
+//! `std::thread::available_parallelism()` once per verifier.
 //!
 //! ## Threat model
 //!

@@ -1,11 +1,18 @@
 //! The streaming chain verifier behind `shuyu audit verify`.
 //!
-//! Events are pushed one at a time in stored order; memory stays constant except for the hashes kept
-//! for checkpoints (see [`ChainVerifier::new`] and [`ChainVerifier::with_checkpoints`]). The hot path
-//! encodes into one reused buffer and hashes it in one call: no allocation per event.
+//! Events are pushed in stored order, one at a time ([`ChainVerifier::push`]) or a page at a time
+//! ([`ChainVerifier::push_batch`], which hashes blocks of the page on several threads and checks
+//! registered checkpoint signatures on the same threads); memory stays constant except for the
+//! hashes kept for checkpoints (see [`ChainVerifier::new`] and [`ChainVerifier::with_checkpoints`])
+//! and, during a batch, one result and one 512-byte scratch buffer per block (at most 16 blocks per
+//! thread). The hot path encodes into a reused buffer and hashes it in one call: no allocation per
+//! event.
 //!
 //! Must never: report success after a break (a verifier that saw a break keeps returning it, even if
-//! the caller ignored the error), or accept a checkpoint whose signature it did not check.
+//! the caller ignored the error), accept a checkpoint whose signature it did not check, or let
+//! `push_batch` report a different first break than `push` one by one would.
+
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::event::{HASH_INPUT_PREFIX, hash_in};
 use crate::{AuditVerifier, ChainHead, Checkpoint, EventRecord, GENESIS, Hash};
@@ -111,6 +118,10 @@ pub struct Report {
 }
 
 /// Verifies a chain streamed in stored order, then its checkpoints and head.
+///
+/// Feed it events with [`push`](Self::push) (one at a time, on the calling thread) or
+/// [`push_batch`](Self::push_batch) (a page at a time, hashed on several threads); the two may be
+/// mixed and report exactly the same first [`Break`].
 #[derive(Debug)]
 pub struct ChainVerifier {
     trusted: Vec<AuditVerifier>,
@@ -119,6 +130,8 @@ pub struct ChainVerifier {
     bytes: u64,
     buf: Vec<u8>,
     kept: Kept,
+    /// Most threads `push_batch` uses; `None` until it first needs to know.
+    threads: Option<usize>,
     broken: Option<Break>,
 }
 
@@ -130,6 +143,11 @@ enum Kept {
     At {
         /// Registered checkpoints, sorted by seq.
         checkpoints: Vec<Checkpoint>,
+        /// Per registered checkpoint, the result of its key and signature check once `push_batch`
+        /// has done it (on its threads, alongside hashing); `finish` checks the others itself.
+        signatures: Vec<Option<Result<(), Break>>>,
+        /// Index into `checkpoints` of the first whose signature `push_batch` has not checked.
+        next_signature: usize,
         /// Distinct registered seqs above 0, ascending.
         seqs: Vec<u64>,
         /// Index into `seqs` of the next seq to keep.
@@ -139,17 +157,44 @@ enum Kept {
     },
 }
 
+/// What one `push_batch` work unit found.
+enum Unit {
+    /// A registered checkpoint's key and signature check.
+    Signature(Result<(), Break>),
+    /// A block of consecutive events.
+    Events(Scan),
+}
+
+/// What checking a run of consecutive events found.
+struct Scan {
+    /// Events that passed before the first break (all of them if none).
+    accepted: usize,
+    /// Canonical bytes of the accepted events.
+    bytes: u64,
+    broken: Option<Break>,
+}
+
+/// `push_batch` splits a batch into this many blocks per thread (fewer if the batch is smaller), so
+/// that threads that finish early take more and all finish at about the same time.
+const BLOCKS_PER_THREAD: usize = 16;
+
 impl ChainVerifier {
+    /// The default cap on the threads [`push_batch`](Self::push_batch) uses: more would mostly
+    /// start and join threads for pages of a few thousand events.
+    pub const MAX_THREADS: usize = 8;
+
     /// A verifier trusting `verifier`'s key, for checkpoints given later to
     /// [`finish`](Self::finish). Not knowing their seqs yet, it keeps every event hash: 32 bytes per
-    /// event. For long chains prefer [`with_checkpoints`](Self::with_checkpoints).
+    /// event, and `finish` checks every signature on the calling thread. For long chains prefer
+    /// [`with_checkpoints`](Self::with_checkpoints).
     #[must_use]
     pub fn new(verifier: AuditVerifier) -> Self {
         Self::with_kept(verifier, Kept::All(Vec::new()))
     }
 
     /// A verifier trusting `verifier`'s key that is told the checkpoints up front, so it keeps only
-    /// the hashes at their seqs. They are checked in [`finish`](Self::finish) with any given there.
+    /// the hashes at their seqs, and [`push_batch`](Self::push_batch) can check their signatures
+    /// while it hashes. They are checked in [`finish`](Self::finish) with any given there.
     #[must_use]
     pub fn with_checkpoints(verifier: AuditVerifier, checkpoints: &[Checkpoint]) -> Self {
         let mut checkpoints = checkpoints.to_vec();
@@ -163,7 +208,9 @@ impl ChainVerifier {
         Self::with_kept(
             verifier,
             Kept::At {
+                signatures: vec![None; checkpoints.len()],
                 checkpoints,
+                next_signature: 0,
                 seqs,
                 next: 0,
                 hashes: Vec::new(),
@@ -178,15 +225,44 @@ impl ChainVerifier {
             bytes: 0,
             buf: Vec::with_capacity(512),
             kept,
+            threads: None,
             broken: None,
         }
     }
 
-    /// Also trusts `verifier`'s key, e.g. the key used before a rotation.
+    /// Also trusts `verifier`'s key, e.g. the key used before a rotation. Signature checks already
+    /// done by [`push_batch`](Self::push_batch) are forgotten and done again (by the next
+    /// `push_batch` or by [`finish`](Self::finish)), now against every trusted key.
     #[must_use]
     pub fn trust(mut self, verifier: AuditVerifier) -> Self {
         self.trusted.push(verifier);
+        if let Kept::At {
+            signatures,
+            next_signature,
+            ..
+        } = &mut self.kept
+        {
+            signatures.fill(None);
+            *next_signature = 0;
+        }
         self
+    }
+
+    /// Lets [`push_batch`](Self::push_batch) use at most `threads` threads, the calling one
+    /// included; 1 (or 0) keeps all work on the calling thread. Without this it asks
+    /// `std::thread::available_parallelism()` once and uses at most [`MAX_THREADS`](Self::MAX_THREADS).
+    #[must_use]
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads.max(1));
+        self
+    }
+
+    fn threads(&mut self) -> usize {
+        *self.threads.get_or_insert_with(|| {
+            std::thread::available_parallelism()
+                .map_or(1, core::num::NonZeroUsize::get)
+                .min(Self::MAX_THREADS)
+        })
     }
 
     /// Checks the next stored event: its seq follows the last one, its `prev_hash` is the last
@@ -203,24 +279,121 @@ impl ChainVerifier {
     }
 
     fn step(&mut self, record: &EventRecord) -> Result<(), Break> {
-        let expected = self.last.seq.saturating_add(1);
-        if record.seq != expected {
-            return Err(seq_break(expected, record.seq));
-        }
-        if record.prev_hash != self.last.hash {
-            return Err(Break::PrevMismatch { seq: record.seq });
-        }
-        let hash = hash_in(&mut self.buf, &record.prev_hash, record.seq, &record.draft);
-        if hash != record.hash {
-            return Err(Break::HashMismatch { seq: record.seq });
-        }
-        let canonical = self.buf.len().saturating_sub(HASH_INPUT_PREFIX);
-        self.bytes = self
-            .bytes
-            .saturating_add(u64::try_from(canonical).unwrap_or(u64::MAX));
+        let canonical = check_next(&self.last, record, &mut self.buf)?;
+        self.bytes = self.bytes.saturating_add(canonical);
         self.last = record.head();
-        self.keep(record.seq, hash);
+        self.keep(record.seq, record.hash);
         Ok(())
+    }
+
+    /// Checks the next stored events in order, exactly as [`push`](Self::push) on each of them
+    /// would, up to and including the same first [`Break`], but hashing them on several threads
+    /// (see [`with_threads`](Self::with_threads)).
+    ///
+    /// This works because every stored event carries its `prev_hash`: an event's hash depends on
+    /// its own row only, so blocks of events are hashed independently, and each block checks its
+    /// links by comparing every `prev_hash` with the stored hash of the row before it (for the
+    /// first, the last row of the previous block or batch). The first break of the earliest broken
+    /// block is the first break of the batch: every row before it passed, so the rows before it
+    /// are exactly what `push` would have accepted. Nothing is checked less: every hash is
+    /// recomputed and every link compared.
+    ///
+    /// The same threads also check the signatures of checkpoints registered with
+    /// [`with_checkpoints`](Self::with_checkpoints) whose seq is at most the batch's last expected
+    /// seq. [`finish`](Self::finish) reuses those results, so it still reports checkpoint breaks in
+    /// seq order and only after any event break.
+    ///
+    /// Meant for pages of thousands of events: each call starts and joins its threads. If a thread
+    /// cannot be started, its share is done on the calling thread.
+    ///
+    /// # Errors
+    /// The first [`Break`]; after one, every call returns it again.
+    pub fn push_batch(&mut self, records: &[EventRecord]) -> Result<(), Break> {
+        if let Some(b) = &self.broken {
+            return Err(b.clone());
+        }
+        let threads = self.threads();
+        let start = self.last;
+        let end = start
+            .seq
+            .saturating_add(u64::try_from(records.len()).unwrap_or(u64::MAX));
+        let pending: &[Checkpoint] = match &self.kept {
+            Kept::At {
+                checkpoints,
+                next_signature,
+                ..
+            } => {
+                let rest = checkpoints.get(*next_signature..).unwrap_or_default();
+                rest.get(..rest.partition_point(|c| c.seq <= end))
+                    .unwrap_or_default()
+            }
+            Kept::All(_) => &[],
+        };
+        let signed = pending.len();
+
+        let blocks = records
+            .len()
+            .min(threads.saturating_mul(BLOCKS_PER_THREAD))
+            .max(1);
+        let block_len = records.len().div_ceil(blocks).max(1);
+        let blocks = records.len().div_ceil(block_len);
+        let trusted = self.trusted.as_slice();
+        // Signatures first: they are the largest units, and taking them first balances the tail.
+        let units = parallel_map(signed.saturating_add(blocks), threads, |unit| {
+            if let Some(checkpoint) = pending.get(unit) {
+                return Unit::Signature(check_signature(trusted, checkpoint));
+            }
+            let from = unit.saturating_sub(signed).saturating_mul(block_len);
+            let block = records.get(from..).unwrap_or_default();
+            let block = block.get(..block_len).unwrap_or(block);
+            let prev = match from.checked_sub(1) {
+                None => start,
+                Some(i) => records.get(i).map_or(start, EventRecord::head),
+            };
+            Unit::Events(scan(prev, block, &mut Vec::with_capacity(512)))
+        });
+
+        let mut signatures = Vec::with_capacity(signed);
+        let (mut accepted, mut bytes, mut broken) = (0_usize, 0_u64, None);
+        for unit in units {
+            match unit {
+                Unit::Signature(result) => signatures.push(result),
+                Unit::Events(scan) if broken.is_none() => {
+                    accepted = accepted.saturating_add(scan.accepted);
+                    bytes = bytes.saturating_add(scan.bytes);
+                    broken = scan.broken;
+                }
+                Unit::Events(_) => {}
+            }
+        }
+
+        if let Kept::At {
+            signatures: done,
+            next_signature,
+            ..
+        } = &mut self.kept
+        {
+            let slots = done.iter_mut().skip(*next_signature);
+            for (slot, result) in slots.zip(signatures) {
+                *slot = Some(result);
+            }
+            *next_signature = next_signature.saturating_add(signed);
+        }
+        let passed = records.get(..accepted).unwrap_or_default();
+        for record in passed {
+            self.keep(record.seq, record.hash);
+        }
+        if let Some(record) = passed.last() {
+            self.last = record.head();
+        }
+        self.bytes = self.bytes.saturating_add(bytes);
+        match broken {
+            Some(b) => {
+                self.broken = Some(b.clone());
+                Err(b)
+            }
+            None => Ok(()),
+        }
     }
 
     fn keep(&mut self, seq: u64, hash: Hash) {
@@ -257,7 +430,8 @@ impl ChainVerifier {
 
     /// Ends the stream: checks every checkpoint (those given here and to `with_checkpoints`, in
     /// seq order) — trusted key, valid signature, seq within the chain, hash equal to that event's —
-    /// and then, if given, that `head` is the last event.
+    /// and then, if given, that `head` is the last event. Signatures already checked by
+    /// [`push_batch`](Self::push_batch) are not checked again.
     ///
     /// # Errors
     /// The first [`Break`], including one `push` returned earlier.
@@ -269,24 +443,36 @@ impl ChainVerifier {
         if let Some(b) = self.broken {
             return Err(b);
         }
-        let mut all: Vec<&Checkpoint> = checkpoints.iter().collect();
-        if let Kept::At { checkpoints, .. } = &self.kept {
-            all.extend(checkpoints);
+        // Each checkpoint with its signature check if already done.
+        let mut all: Vec<(&Checkpoint, Option<&Result<(), Break>>)> =
+            checkpoints.iter().map(|c| (c, None)).collect();
+        if let Kept::At {
+            checkpoints,
+            signatures,
+            ..
+        } = &self.kept
+        {
+            all.extend(
+                checkpoints
+                    .iter()
+                    .zip(signatures)
+                    .map(|(c, s)| (c, s.as_ref())),
+            );
         }
-        all.sort_by(|a, b| {
-            (a.seq, &a.hash, a.at_micros, &a.key_id, &a.signature).cmp(&(
-                b.seq,
-                &b.hash,
-                b.at_micros,
-                &b.key_id,
-                &b.signature,
-            ))
+        all.sort_by(|a, b| order(a.0).cmp(&order(b.0)));
+        all.dedup_by(|later, earlier| {
+            if later.0 != earlier.0 {
+                return false;
+            }
+            if earlier.1.is_none() {
+                earlier.1 = later.1.take();
+            }
+            true
         });
-        all.dedup();
 
         let mut last_checkpoint_seq = 0;
-        for checkpoint in &all {
-            self.check_checkpoint(checkpoint)?;
+        for &(checkpoint, signature) in &all {
+            self.check_checkpoint(checkpoint, signature)?;
             last_checkpoint_seq = last_checkpoint_seq.max(checkpoint.seq);
         }
         if let Some(head) = head
@@ -307,16 +493,16 @@ impl ChainVerifier {
         })
     }
 
-    fn check_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), Break> {
-        let verifier = self
-            .trusted
-            .iter()
-            .find(|v| v.key_id() == checkpoint.key_id)
-            .ok_or_else(|| Break::UnknownKey {
-                seq: checkpoint.seq,
-                key_id: checkpoint.key_id.clone(),
-            })?;
-        verifier.verify_checkpoint(checkpoint)?;
+    /// Checks one checkpoint; `signature` is its key and signature check if already done.
+    fn check_checkpoint(
+        &self,
+        checkpoint: &Checkpoint,
+        signature: Option<&Result<(), Break>>,
+    ) -> Result<(), Break> {
+        match signature {
+            Some(done) => done.clone()?,
+            None => check_signature(&self.trusted, checkpoint)?,
+        }
         if checkpoint.seq > self.last.seq {
             return Err(Break::CheckpointBeyondEnd {
                 checkpoint_seq: checkpoint.seq,
@@ -335,6 +521,114 @@ impl ChainVerifier {
         }
         Ok(())
     }
+}
+
+/// The order `finish` checks checkpoints in: by seq, then by every other field.
+fn order(c: &Checkpoint) -> (u64, &Hash, i64, &str, &[u8]) {
+    (c.seq, &c.hash, c.at_micros, &c.key_id, &c.signature)
+}
+
+/// The part of a checkpoint check that does not depend on the chain: one of the `trusted` keys has
+/// the checkpoint's key id, and its signature verifies under that key.
+fn check_signature(trusted: &[AuditVerifier], checkpoint: &Checkpoint) -> Result<(), Break> {
+    trusted
+        .iter()
+        .find(|v| v.key_id() == checkpoint.key_id)
+        .ok_or_else(|| Break::UnknownKey {
+            seq: checkpoint.seq,
+            key_id: checkpoint.key_id.clone(),
+        })?
+        .verify_checkpoint(checkpoint)
+}
+
+/// Checks `record` as the event stored right after `last`: seq, then prev link, then hash (using
+/// `buf` as scratch). Returns its canonical length.
+fn check_next(last: &ChainHead, record: &EventRecord, buf: &mut Vec<u8>) -> Result<u64, Break> {
+    let expected = last.seq.saturating_add(1);
+    if record.seq != expected {
+        return Err(seq_break(expected, record.seq));
+    }
+    if record.prev_hash != last.hash {
+        return Err(Break::PrevMismatch { seq: record.seq });
+    }
+    if hash_in(buf, &record.prev_hash, record.seq, &record.draft) != record.hash {
+        return Err(Break::HashMismatch { seq: record.seq });
+    }
+    let canonical = buf.len().saturating_sub(HASH_INPUT_PREFIX);
+    Ok(u64::try_from(canonical).unwrap_or(u64::MAX))
+}
+
+/// Checks `records` as `push` would one by one after `last`, stopping at the first break.
+fn scan(mut last: ChainHead, records: &[EventRecord], buf: &mut Vec<u8>) -> Scan {
+    let mut bytes = 0_u64;
+    for (accepted, record) in records.iter().enumerate() {
+        match check_next(&last, record, buf) {
+            Ok(canonical) => bytes = bytes.saturating_add(canonical),
+            Err(b) => {
+                return Scan {
+                    accepted,
+                    bytes,
+                    broken: Some(b),
+                };
+            }
+        }
+        last = record.head();
+    }
+    Scan {
+        accepted: records.len(),
+        bytes,
+        broken: None,
+    }
+}
+
+/// `work(0)`, …, `work(units - 1)` in that order, computed on up to `threads` threads (the calling
+/// one included), each taking the next unit as soon as it is free. A unit whose thread could not be
+/// started or did not return is computed again on the calling thread, so none is ever missing.
+fn parallel_map<R: Send>(units: usize, threads: usize, work: impl Fn(usize) -> R + Sync) -> Vec<R> {
+    let threads = threads.min(units);
+    if threads <= 1 {
+        return (0..units).map(work).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let worker = || {
+        let mut done = Vec::new();
+        loop {
+            let unit = next.fetch_add(1, Ordering::Relaxed);
+            if unit >= units {
+                return done;
+            }
+            done.push((unit, work(unit)));
+        }
+    };
+    let mut slots: Vec<Option<R>> = core::iter::repeat_with(|| None).take(units).collect();
+    let mut fill = |done: Vec<(usize, R)>| {
+        for (unit, result) in done {
+            if let Some(slot) = slots.get_mut(unit) {
+                *slot = Some(result);
+            }
+        }
+    };
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads)
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .name("shuyu-audit-verify".into())
+                    .spawn_scoped(scope, worker)
+                    .ok()
+            })
+            .collect();
+        fill(worker());
+        for helper in helpers {
+            if let Ok(done) = helper.join() {
+                fill(done);
+            }
+        }
+    });
+    slots
+        .into_iter()
+        .enumerate()
+        .map(|(unit, result)| result.unwrap_or_else(|| work(unit)))
+        .collect()
 }
 
 fn head_mismatch(head_seq: u64, last_seq: u64) -> String {
@@ -365,5 +659,33 @@ fn seq_break(expected: u64, found: u64) -> Break {
         Break::SeqDuplicate { seq: found }
     } else {
         Break::SeqOutOfOrder { expected, found }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parallel_map_returns_every_unit_in_order() {
+        for threads in [1, 2, 3, 16] {
+            for units in [0, 1, 2, 5, 100] {
+                let expected: Vec<usize> = (0..units).map(|u| u * u).collect();
+                assert_eq!(parallel_map(units, threads, |u| u * u), expected);
+            }
+        }
+    }
+
+    #[test]
+    fn units_of_a_helper_thread_that_panicked_are_done_on_the_calling_thread() {
+        let caller = std::thread::current().id();
+        let work = |unit: usize| {
+            if std::thread::current().id() != caller {
+                panic!("helper fails on unit {unit}");
+            }
+            unit + 1
+        };
+        let expected: Vec<usize> = (1..=40).collect();
+        assert_eq!(parallel_map(40, 4, work), expected);
     }
 }

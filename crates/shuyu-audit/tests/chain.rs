@@ -2,7 +2,9 @@
 //!
 //! Every case goes through [`check`]: build 53 events with checkpoints at 10, 20, 30, 40 and 50, apply
 //! one tampering to the stored rows, and verify them both ways (all hashes kept, and checkpoints
-//! registered up front), which must agree.
+//! registered up front), which must agree. Each case is also verified with `push_batch` in both
+//! modes, on 1, 2, 3 and 8 threads, in pages of every size in [`PAGES`] and mixed with `push`: every
+//! run must return the same first break, at the same call, and the same result from `finish`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -94,10 +96,73 @@ fn verify_with(signer: &AuditSigner, stored: &Stored) -> Result<Report, Break> {
     let a = all.finish(&stored.checkpoints, Some(&stored.head));
     let b = kept.finish(&[], Some(&stored.head));
     assert_eq!(a, b, "both modes agree at finish");
-    if let Err(first) = pushed {
-        assert_eq!(a, Err(first), "finish repeats the break push found");
+    if let Err(first) = &pushed {
+        assert_eq!(a, Err(first.clone()), "finish repeats the break push found");
+    }
+    for threads in THREADS {
+        for page in PAGES {
+            for mixed in [false, true] {
+                for registered in [false, true] {
+                    let (v, at_finish) = if registered {
+                        let v =
+                            ChainVerifier::with_checkpoints(signer.verifier(), &stored.checkpoints);
+                        (v, &[][..])
+                    } else {
+                        (
+                            ChainVerifier::new(signer.verifier()),
+                            &stored.checkpoints[..],
+                        )
+                    };
+                    let how = format!(
+                        "push_batch on {threads} threads, pages of {page}, mixed with push: {mixed}, \
+                         checkpoints registered: {registered}"
+                    );
+                    let (batch_pushed, batch_finished) =
+                        in_batches(v.with_threads(threads), stored, page, mixed, at_finish);
+                    assert_eq!(batch_pushed, pushed, "{how}: same first break as push");
+                    assert_eq!(batch_finished, a, "{how}: same result at finish");
+                }
+            }
+        }
     }
     a
+}
+
+/// Thread counts for `push_batch`: the calling thread only, even and odd splits, more threads than
+/// the machine has cores.
+const THREADS: [usize; 4] = [1, 2, 3, 8];
+/// Page sizes: the whole chain at once, single events, pages aligned with the checkpoints and pages
+/// that are not.
+const PAGES: [usize; 4] = [usize::MAX, 1, 10, 7];
+
+/// Feeds `stored` to `v` in pages of `page` events, each by `push_batch` (or, if `mixed`, every
+/// other page by `push` one event at a time), stopping at the first break; returns that break (the
+/// page and event it was reported at must match `push`, which `verify_with` checks by comparing the
+/// break, whose seq names the event) and what `finish` returns.
+fn in_batches(
+    mut v: ChainVerifier,
+    stored: &Stored,
+    page: usize,
+    mixed: bool,
+    at_finish: &[Checkpoint],
+) -> (Result<(), Break>, Result<Report, Break>) {
+    let mut pushed = Ok(());
+    for (i, chunk) in stored.records.chunks(page).enumerate() {
+        let result = if mixed && i % 2 == 1 {
+            chunk.iter().try_for_each(|r| v.push(r))
+        } else {
+            v.push_batch(chunk)
+        };
+        if result.is_err() {
+            pushed = result;
+            break;
+        }
+    }
+    if let Err(first) = &pushed {
+        assert_eq!(v.push_batch(&stored.records), Err(first.clone()), "sticky");
+        assert_eq!(v.push_batch(&[]), Err(first.clone()), "sticky");
+    }
+    (pushed, v.finish(at_finish, Some(&stored.head)))
 }
 
 /// Builds the chain, applies `tamper` to the stored rows, verifies.
@@ -160,7 +225,7 @@ fn empty_chain_passes_against_the_genesis_head() {
     let s = signer(1);
     let genesis = s.sign_checkpoint(&ChainHead::genesis(), 0);
     let report = ChainVerifier::new(s.verifier())
-        .finish(&[genesis], Some(&ChainHead::genesis()))
+        .finish(std::slice::from_ref(&genesis), Some(&ChainHead::genesis()))
         .unwrap();
     assert_eq!(
         (
@@ -171,6 +236,10 @@ fn empty_chain_passes_against_the_genesis_head() {
         ),
         (0, 0, 1, 0)
     );
+    let mut batched = ChainVerifier::with_checkpoints(s.verifier(), std::slice::from_ref(&genesis))
+        .with_threads(2);
+    batched.push_batch(&[]).unwrap();
+    assert_eq!(batched.finish(&[], Some(&ChainHead::genesis())), Ok(report));
 }
 
 /// One test per stored column: editing it on event 17 is reported at event 17.
@@ -495,6 +564,72 @@ fn checkpoints_of_a_rotated_key_verify_once_it_is_trusted() {
     ));
     let report = run(ChainVerifier::new(old.verifier()).trust(new.verifier())).unwrap();
     assert_eq!(report.last_checkpoint_seq, 50);
+}
+
+#[test]
+fn a_key_trusted_after_batches_is_used_for_the_checkpoints_they_checked() {
+    let old = signer(1);
+    let new = signer(2);
+    let mut stored = chain(&old);
+    stored.checkpoints[4] = new.sign_checkpoint(&stored.records[49].head(), 9);
+    let batched = |trust_new_first: bool| {
+        let mut v =
+            ChainVerifier::with_checkpoints(old.verifier(), &stored.checkpoints).with_threads(2);
+        if trust_new_first {
+            v = v.trust(new.verifier());
+        }
+        v.push_batch(&stored.records[..30]).unwrap();
+        v.push_batch(&stored.records[30..]).unwrap();
+        if !trust_new_first {
+            v = v.trust(new.verifier());
+        }
+        v.finish(&[], Some(&stored.head))
+    };
+    assert_eq!(batched(true).unwrap().last_checkpoint_seq, 50);
+    assert_eq!(batched(false).unwrap().last_checkpoint_seq, 50);
+    let untrusted = ChainVerifier::with_checkpoints(old.verifier(), &stored.checkpoints);
+    let mut untrusted = untrusted.with_threads(2);
+    untrusted.push_batch(&stored.records).unwrap();
+    assert!(matches!(
+        untrusted.finish(&[], Some(&stored.head)),
+        Err(Break::UnknownKey { seq: 50, .. })
+    ));
+}
+
+/// Every single-row tampering at every position, against every block boundary the batch splits
+/// create: `push_batch` reports the same first break as `push`. No checkpoints, so no SM2: this is
+/// about the hashing and link checks only.
+#[test]
+fn push_batch_reports_the_first_break_push_would_at_every_position() {
+    let s = signer(1);
+    let intact = chain(&s);
+    let edits: [fn(&mut EventRecord); 5] = [
+        |r| r.hash[0] ^= 1,
+        |r| r.prev_hash[31] ^= 1,
+        |r| r.draft.detail.push('x'),
+        |r| r.seq += 1,
+        |r| r.seq -= 1,
+    ];
+    for index in 0..intact.records.len() {
+        for edit in edits {
+            let mut stored = intact.clone();
+            edit(&mut stored.records[index]);
+            let mut one_by_one = ChainVerifier::with_checkpoints(s.verifier(), &[]);
+            let expected = stored.records.iter().try_for_each(|r| one_by_one.push(r));
+            assert!(expected.is_err(), "row {index} edited");
+            for threads in [2, 3, 5, 8] {
+                for page in [usize::MAX, 13] {
+                    let v =
+                        ChainVerifier::with_checkpoints(s.verifier(), &[]).with_threads(threads);
+                    let (found, _) = in_batches(v, &stored, page, false, &[]);
+                    assert_eq!(
+                        found, expected,
+                        "row {index}, {threads} threads, pages of {page}"
+                    );
+                }
+            }
+        }
+    }
 }
 
 #[test]
