@@ -7,7 +7,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use shuyu_app::AppError;
+use shuyu_app::{AppError, SsoRefusal};
 use utoipa::ToSchema;
 
 /// An RFC 9457 problem document.
@@ -169,12 +169,56 @@ impl From<AppError> for Problem {
                 "Account disabled",
                 "this account is disabled; ask an administrator",
             ),
+            AppError::Sso(refusal) => sso_problem(&refusal),
             AppError::Internal(message) => {
                 tracing::error!(error = %message, "internal error");
                 Problem::internal()
             }
         }
     }
+}
+
+/// A refused single sign-on. The callback is a console page; this is for completeness (and for any
+/// API client that drives the flow).
+fn sso_problem(refusal: &SsoRefusal) -> Problem {
+    let (status, slug, title) = match refusal {
+        SsoRefusal::NotConfigured => (
+            StatusCode::NOT_FOUND,
+            "sso-not-configured",
+            "Single sign-on not configured",
+        ),
+        SsoRefusal::UnknownState | SsoRefusal::Expired => (
+            StatusCode::BAD_REQUEST,
+            "sso-state",
+            "Single sign-on must start again",
+        ),
+        SsoRefusal::ProviderDenied { .. } => (
+            StatusCode::UNAUTHORIZED,
+            "sso-denied",
+            "Single sign-on refused by the provider",
+        ),
+        SsoRefusal::ProviderUnavailable => (
+            StatusCode::BAD_GATEWAY,
+            "sso-unavailable",
+            "Identity provider unavailable",
+        ),
+        SsoRefusal::InvalidResponse => (
+            StatusCode::BAD_GATEWAY,
+            "sso-invalid-response",
+            "Identity provider answer refused",
+        ),
+        SsoRefusal::NotLinked => (
+            StatusCode::FORBIDDEN,
+            "sso-not-linked",
+            "Identity not linked",
+        ),
+        SsoRefusal::SecondFactorMissing => (
+            StatusCode::FORBIDDEN,
+            "second-factor-required",
+            "Second factor required",
+        ),
+    };
+    Problem::new(status, slug, title, refusal.to_string())
 }
 
 /// An error of a handler: always answered as a problem with the request id filled in by middleware.

@@ -168,6 +168,23 @@ pub struct TrainingRequest {
     pub completed_on: String,
 }
 
+/// Link a person to an identity of the unified identity system, or unlink with `null`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SsoLinkRequest {
+    /// `<issuer>|<sub>`: the provider's issuer URL and the person's subject identifier there, e.g.
+    /// `https://idp.example.gov.cn/realms/jl|3f2a…`; `null` removes the link. Required.
+    #[serde(deserialize_with = "present_or_null")]
+    #[schema(nullable, required)]
+    pub subject: Option<String>,
+}
+
+/// A field that must be present, though it may be `null` (a missing field is an error, so that an
+/// empty body does not unlink by accident).
+fn present_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(d)
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgreementRequest {

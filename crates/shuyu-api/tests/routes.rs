@@ -76,6 +76,11 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/api/v1/people/{id}/enable",
         Who::Roles(&[Role::Admin]),
     ),
+    (
+        "POST",
+        "/api/v1/people/{id}/sso",
+        Who::Roles(&[Role::Admin]),
+    ),
     ("GET", "/api/v1/tokens", Who::SignedIn),
     ("POST", "/api/v1/tokens", Who::SignedIn),
     ("DELETE", "/api/v1/tokens/{id}", Who::Roles(&[Role::Admin])),
@@ -227,6 +232,7 @@ fn body_for(template: &str, label: &str, merchant_org: &str) -> Option<serde_jso
             json!({"topic": "数据安全培训", "completed_on": "2026-11-01"})
         }
         "/api/v1/tokens" => json!({"name": "ci", "days": 30}),
+        "/api/v1/people/{id}/sso" => json!({"subject": "https://idp.example.gov.cn|route-table"}),
         _ => return None,
     })
 }

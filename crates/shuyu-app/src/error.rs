@@ -5,6 +5,8 @@ use shuyu_core::Timestamp;
 use shuyu_policy::Denial;
 use shuyu_store::StoreError;
 
+use crate::SsoRefusal;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// No valid session or token: sign in.
@@ -31,6 +33,9 @@ pub enum AppError {
     Locked { until: Timestamp },
     #[error("the account is disabled; ask an administrator")]
     Disabled,
+    /// A single sign-on was refused (see [`SsoRefusal`]).
+    #[error("{0}")]
+    Sso(SsoRefusal),
     #[error("internal error")]
     Internal(String),
 }

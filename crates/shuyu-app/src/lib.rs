@@ -23,6 +23,7 @@ mod auth;
 mod error;
 mod orgs;
 mod people;
+mod sso;
 mod tokens;
 
 use std::sync::{Arc, Mutex};
@@ -41,6 +42,10 @@ pub use auth::{NewSession, SessionView};
 pub use error::AppError;
 pub use orgs::NewOrg;
 pub use people::{NewPerson, PersonView};
+pub use sso::{
+    IdentityProvider, LoginSecrets, ProviderError, ProviderFuture, SSO_LOGIN_SECONDS, SsoCallback,
+    SsoLogin, SsoRefusal, SsoSettings, SsoStart, VerifiedIdentity,
+};
 pub use tokens::IssuedToken;
 
 /// The source of "now". Only the binary implements it with the wall clock.
@@ -98,6 +103,8 @@ pub struct App {
     settings: Arc<Settings>,
     clock: Arc<dyn Clock>,
     rng: Arc<Mutex<StdRng>>,
+    /// Single sign-on through the unified identity system, when configured.
+    sso: Option<Arc<SsoSettings>>,
 }
 
 impl App {
@@ -114,7 +121,15 @@ impl App {
             settings: Arc::new(settings),
             clock,
             rng: Arc::new(Mutex::new(rng)),
+            sso: None,
         }
+    }
+
+    /// The same app with single sign-on through `sso` (the binary's `[oidc]` section).
+    #[must_use]
+    pub fn with_sso(mut self, sso: SsoSettings) -> Self {
+        self.sso = Some(Arc::new(sso));
+        self
     }
 
     pub fn store(&self) -> &Store {

@@ -216,7 +216,12 @@ impl App {
         Ok(visible)
     }
 
-    async fn load_for(&self, ctx: &Ctx, id: PersonId, action: Action) -> Result<Person, AppError> {
+    pub(crate) async fn load_for(
+        &self,
+        ctx: &Ctx,
+        id: PersonId,
+        action: Action,
+    ) -> Result<Person, AppError> {
         self.refuse_anonymous(ctx, action).await?;
         let person = self
             .store

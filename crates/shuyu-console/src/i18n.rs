@@ -124,6 +124,21 @@ pub struct Texts {
     pub login_disabled: &'static str,
     pub login_form_expired: &'static str,
 
+    // ---- single sign-on (unified identity)
+    pub sso_failed_title: &'static str,
+    pub sso_signed_in_title: &'static str,
+    pub sso_continue: &'static str,
+    pub sso_not_configured: &'static str,
+    pub sso_unknown_state: &'static str,
+    pub sso_expired: &'static str,
+    /// `{0}`: the provider's error code (`access_denied`, ...).
+    pub sso_provider_denied: &'static str,
+    pub sso_provider_unavailable: &'static str,
+    pub sso_invalid_response: &'static str,
+    pub sso_not_linked: &'static str,
+    pub sso_second_factor_missing: &'static str,
+    pub sso_try_again: &'static str,
+
     // ---- home
     /// `{0}`: display name.
     pub greeting: &'static str,
@@ -371,6 +386,19 @@ pub const ZH: Texts = Texts {
     login_disabled: "此账户已停用，请联系平台管理员。",
     login_form_expired: "登录表单已过期，请重新输入并提交。",
 
+    sso_failed_title: "统一身份认证登录未成功",
+    sso_signed_in_title: "已登录",
+    sso_continue: "继续",
+    sso_not_configured: "本部署尚未配置统一身份认证，请使用平台账户登录。",
+    sso_unknown_state: "此次登录无效、已使用过，或是在另一个浏览器中发起的。请重新发起统一身份认证登录。",
+    sso_expired: "登录用时超过 10 分钟，请重新发起。",
+    sso_provider_denied: "统一身份认证系统未完成登录（{0}）。请重新发起，或使用平台账户登录。",
+    sso_provider_unavailable: "暂时无法连接统一身份认证系统。请稍后再试，或使用平台账户登录。",
+    sso_invalid_response: "统一身份认证系统的应答未通过校验，请重新发起。",
+    sso_not_linked: "此统一身份尚未关联数域平台账户，请联系平台管理员为您关联。",
+    sso_second_factor_missing: "您的角色须经第二因素认证，而本次统一身份认证未确认第二因素。请改用平台账户密码和动态验证码登录。",
+    sso_try_again: "重新发起统一身份认证登录",
+
     greeting: "{0}，您好",
     home_role_line: "您的角色：",
     home_duties: "职责",
@@ -580,6 +608,19 @@ pub const EN: Texts = Texts {
     login_locked: "Too many failed sign-ins: the account is locked until {0}. Try again later or ask a platform administrator.",
     login_disabled: "This account is disabled; ask a platform administrator.",
     login_form_expired: "The sign-in form expired; enter your details and submit again.",
+
+    sso_failed_title: "Unified identity sign-in did not succeed",
+    sso_signed_in_title: "Signed in",
+    sso_continue: "Continue",
+    sso_not_configured: "Unified identity sign-in is not configured for this deployment; use your platform account.",
+    sso_unknown_state: "This sign-in is unknown, was already used, or was started in another browser. Start the unified identity sign-in again.",
+    sso_expired: "The sign-in took longer than 10 minutes; start again.",
+    sso_provider_denied: "The unified identity system did not sign you in ({0}). Start again, or sign in with your platform account.",
+    sso_provider_unavailable: "The unified identity system cannot be reached now. Try again later, or sign in with your platform account.",
+    sso_invalid_response: "The unified identity system's answer could not be verified; start again.",
+    sso_not_linked: "This unified identity is not linked to a shuyu account; ask your administrator to link it.",
+    sso_second_factor_missing: "Your role needs a second factor and the unified identity sign-in confirmed none. Sign in with your password and TOTP code instead.",
+    sso_try_again: "Start the unified identity sign-in again",
 
     greeting: "Hello, {0}",
     home_role_line: "Your role: ",

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, html};
 use shuyu_api::ApiState;
-use shuyu_app::{AppError, Ctx, SessionView};
+use shuyu_app::{AppError, Ctx, SessionView, SsoRefusal};
 use shuyu_core::{Role, Timestamp};
 use shuyu_policy::{Action, Resource};
 use shuyu_profile::Validity;
@@ -325,6 +325,34 @@ pub(crate) fn describe_error(
             t.error_title,
             t.login_disabled.to_owned(),
         ),
+        AppError::Sso(refusal) => {
+            let (status, text) = match &refusal {
+                SsoRefusal::NotConfigured => {
+                    (StatusCode::NOT_FOUND, t.sso_not_configured.to_owned())
+                }
+                SsoRefusal::UnknownState => {
+                    (StatusCode::BAD_REQUEST, t.sso_unknown_state.to_owned())
+                }
+                SsoRefusal::Expired => (StatusCode::BAD_REQUEST, t.sso_expired.to_owned()),
+                SsoRefusal::ProviderDenied { error } => (
+                    StatusCode::UNAUTHORIZED,
+                    fill(t.sso_provider_denied, &[error]),
+                ),
+                SsoRefusal::ProviderUnavailable => (
+                    StatusCode::BAD_GATEWAY,
+                    t.sso_provider_unavailable.to_owned(),
+                ),
+                SsoRefusal::InvalidResponse => {
+                    (StatusCode::BAD_GATEWAY, t.sso_invalid_response.to_owned())
+                }
+                SsoRefusal::NotLinked => (StatusCode::FORBIDDEN, t.sso_not_linked.to_owned()),
+                SsoRefusal::SecondFactorMissing => (
+                    StatusCode::FORBIDDEN,
+                    t.sso_second_factor_missing.to_owned(),
+                ),
+            };
+            (status, t.sso_failed_title, text)
+        }
         AppError::Internal(message) => {
             tracing::error!(request_id, error = %message, "internal error behind a console page");
             (

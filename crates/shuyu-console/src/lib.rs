@@ -1,7 +1,7 @@
 //! The web console of shuyu: server-rendered HTML (maud), Chinese by default and English on request,
 //! one vendored stylesheet, no JavaScript and no front-end build step.
 //!
-//! The console owns every path the API does not (`/`, `/login`, `/logout`, `/lang`, `/me…`,
+//! The console owns every path the API does not (`/`, `/login`, `/logout`, `/lang`, `/sso/…`, `/me…`,
 //! `/personnel…`, `/audit…`, `/profile`, `/assets/…`); the binary merges [`router`] with
 //! `shuyu_api::router`, which owns `/api/*`, `/healthz`, `/readyz`, `/metrics` and the 404 fallback
 //! (so this router has none: axum refuses to merge two fallbacks).
@@ -52,6 +52,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/login", get(pages::login::form).post(pages::login::submit))
         .route("/logout", post(pages::login::logout))
         .route("/lang", post(pages::login::switch_language))
+        .route("/sso/start", get(pages::sso::start))
+        .route("/sso/callback", get(pages::sso::callback))
         .route("/me", get(pages::me::page))
         .route("/me/agreement", post(pages::me::accept_agreement))
         .route("/me/password", post(pages::me::change_password))
@@ -73,13 +75,24 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-/// Whether "sign in with unified identity (SSO)" can be used. Single sign-on (through the city's
-/// unified identity authentication system, `identity.unified_identity_sso` in the profile) is not
-/// built yet, so this is `false` and the sign-in page shows the button disabled with a note. When it
-/// is built, answer from the deployment's SSO configuration (and the profile), and the button
-/// becomes a link to `/sso/start`.
-pub fn sso_enabled(_state: &ApiState) -> bool {
-    false
+/// Whether "sign in with unified identity (SSO)" can be used: the deployment configured single
+/// sign-on through the city's unified identity authentication system (`[oidc]`; the profile's
+/// `identity.unified_identity_sso` says whether the regulation requires it). Then the sign-in page's
+/// button is a link to `/sso/start`; otherwise it is shown disabled with a note.
+pub fn sso_enabled(state: &ApiState) -> bool {
+    state.app.sso().is_some()
+}
+
+/// The sign-in button's text: the deployment's own (`oidc.label_zh` / `label_en`), or the default.
+pub(crate) fn sso_label(state: &ApiState, lang: Lang) -> String {
+    let configured = state.app.sso().map(|sso| match lang {
+        Lang::Zh => sso.label_zh.trim(),
+        Lang::En => sso.label_en.trim(),
+    });
+    match configured {
+        Some(label) if !label.is_empty() => label.to_owned(),
+        _ => lang.texts().login_sso.to_owned(),
+    }
 }
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -25,5 +25,5 @@ pub use totp::{TotpError, TotpSecret};
 mod model;
 pub use model::{
     ApiTokenRecord, LoginFailure, LoginRules, LoginVerdict, Organisation, Person, Personnel,
-    SessionRecord, TrainingRecord, judge_login,
+    SessionRecord, SsoSubject, SsoVerdict, TrainingRecord, judge_login, judge_sso_login,
 };

@@ -197,6 +197,96 @@ pub fn judge_login(
     }
 }
 
+/// The identity of a person at the unified identity system, `issuer|subject`: the issuer URL as the
+/// provider names itself and the provider's stable subject identifier (`sub`). The issuer cannot
+/// contain `|`, so the first `|` separates them (subjects such as `idp|123` stay whole).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SsoSubject(String);
+
+impl SsoSubject {
+    /// The longest issuer and subject accepted (OpenID Connect caps `sub` at 255 ASCII characters).
+    const MAX_PART: usize = 255;
+
+    pub fn new(issuer: &str, subject: &str) -> Result<Self, String> {
+        if issuer.is_empty() || issuer.len() > Self::MAX_PART {
+            return Err("the issuer must be 1 to 255 characters".into());
+        }
+        if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
+            return Err("the issuer must be the provider's URL (https://…)".into());
+        }
+        if issuer.contains('|') || issuer.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err("the issuer must not contain `|`, spaces or control characters".into());
+        }
+        if subject.is_empty() || subject.len() > Self::MAX_PART {
+            return Err("the subject (`sub`) must be 1 to 255 characters".into());
+        }
+        if subject.chars().any(char::is_control) {
+            return Err("the subject (`sub`) must not contain control characters".into());
+        }
+        Ok(Self(format!("{issuer}|{subject}")))
+    }
+
+    /// Parses `issuer|subject`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (issuer, subject) = text
+            .trim()
+            .split_once('|')
+            .ok_or_else(|| "give the identity as `<issuer>|<sub>`".to_owned())?;
+        Self::new(issuer, subject)
+    }
+
+    pub fn issuer(&self) -> &str {
+        self.0.split_once('|').map_or("", |(issuer, _)| issuer)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for SsoSubject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a single sign-on comes to, for a person the verified identity is linked to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SsoVerdict {
+    Accepted {
+        second_factor: bool,
+    },
+    /// The role needs a second factor and the identity provider confirmed none.
+    SecondFactorMissing,
+    Locked {
+        until: Timestamp,
+    },
+    Disabled,
+}
+
+/// Decides a single sign-on of `person`. `second_factor` is whether the provider reported a method
+/// that counts as a second factor (`amr`); `needs_second_factor` is the profile's rule for the
+/// role. A disabled account stays disabled and a locked one locked, whatever the credential.
+pub fn judge_sso_login(
+    person: &Person,
+    second_factor: bool,
+    needs_second_factor: bool,
+    now: Timestamp,
+) -> SsoVerdict {
+    if !person.active {
+        return SsoVerdict::Disabled;
+    }
+    if let Some(until) = person.locked_until
+        && now < until
+    {
+        return SsoVerdict::Locked { until };
+    }
+    if needs_second_factor && !second_factor {
+        return SsoVerdict::SecondFactorMissing;
+    }
+    SsoVerdict::Accepted { second_factor }
+}
+
 impl SessionRecord {
     /// A session is live until it has been idle too long or reached its absolute limit.
     pub fn is_live(&self, now: Timestamp, rules: &LoginRules) -> bool {
@@ -358,5 +448,63 @@ mod tests {
             ..s
         };
         assert!(!busy.is_live(NOW.plus_seconds(12 * 3600), &rules));
+    }
+
+    #[test]
+    fn sso_subjects_are_issuer_and_sub_split_at_the_first_bar() {
+        let s = SsoSubject::parse("https://idp.example/realm|auth0|42").unwrap();
+        assert_eq!(s.issuer(), "https://idp.example/realm");
+        assert_eq!(s.as_str(), "https://idp.example/realm|auth0|42");
+        assert_eq!(
+            SsoSubject::new("http://127.0.0.1:9000", "alice")
+                .unwrap()
+                .as_str(),
+            "http://127.0.0.1:9000|alice"
+        );
+        for bad in [
+            "alice",
+            "|alice",
+            "https://idp.example|",
+            "idp.example|alice",
+            "https://idp example|a",
+        ] {
+            assert!(SsoSubject::parse(bad).is_err(), "{bad}");
+        }
+        assert!(SsoSubject::new("https://idp.example", &"x".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn sso_needs_a_reported_second_factor_where_the_role_does() {
+        let p = person(None);
+        assert_eq!(
+            judge_sso_login(&p, false, true, NOW),
+            SsoVerdict::SecondFactorMissing
+        );
+        assert_eq!(
+            judge_sso_login(&p, true, true, NOW),
+            SsoVerdict::Accepted {
+                second_factor: true
+            }
+        );
+        assert_eq!(
+            judge_sso_login(&p, false, false, NOW),
+            SsoVerdict::Accepted {
+                second_factor: false
+            }
+        );
+    }
+
+    #[test]
+    fn sso_does_not_open_disabled_or_locked_accounts() {
+        let mut p = person(None);
+        p.locked_until = Some(NOW.plus_seconds(60));
+        assert_eq!(
+            judge_sso_login(&p, true, false, NOW),
+            SsoVerdict::Locked {
+                until: NOW.plus_seconds(60)
+            }
+        );
+        p.active = false;
+        assert_eq!(judge_sso_login(&p, true, false, NOW), SsoVerdict::Disabled);
     }
 }

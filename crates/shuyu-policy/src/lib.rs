@@ -81,6 +81,8 @@ pub enum Action {
     PersonRecordTraining,
     /// Lift a lockout, disable or re-enable an account.
     PersonAdminister,
+    /// Link a person to (or unlink them from) an identity of the unified identity system (SSO).
+    PersonLinkSso,
     TokenCreate,
     TokenRead,
     TokenRevoke,
@@ -103,6 +105,7 @@ impl Action {
         Action::PersonVerify,
         Action::PersonRecordTraining,
         Action::PersonAdminister,
+        Action::PersonLinkSso,
         Action::TokenCreate,
         Action::TokenRead,
         Action::TokenRevoke,
@@ -125,6 +128,7 @@ impl Action {
             Action::PersonVerify => "person.verify",
             Action::PersonRecordTraining => "person.training",
             Action::PersonAdminister => "person.administer",
+            Action::PersonLinkSso => "person.link_sso",
             Action::TokenCreate => "token.create",
             Action::TokenRead => "token.read",
             Action::TokenRevoke => "token.revoke",
@@ -235,6 +239,7 @@ pub fn decide(
                 | Action::PersonVerify
                 | Action::PersonRecordTraining
                 | Action::PersonAdminister
+                | Action::PersonLinkSso
                 | Action::AuditVerify
                 | Action::AuditExport
                 | Action::ProfileRead => Decision::Allow,
@@ -302,7 +307,9 @@ fn grant(actor: &Actor, action: Action, resource: &Resource) -> Decision {
         (Action::PersonVerify | Action::PersonRecordTraining, Resource::Person { .. }) => {
             matches!(role, Admin | Operator)
         }
-        (Action::PersonAdminister, Resource::Person { id, .. }) => {
+        // Nobody administers or links their own account: a second administrator (or the command
+        // line) does, so no one grants themselves a credential.
+        (Action::PersonAdminister | Action::PersonLinkSso, Resource::Person { id, .. }) => {
             role == Admin && *id != actor.person
         }
         (

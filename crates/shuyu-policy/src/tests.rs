@@ -151,6 +151,9 @@ fn grants_table() {
         );
         check(role, PersonAdminister, PersonInOtherOrg, role == Admin);
         check(role, PersonAdminister, Myself, false);
+        check(role, PersonLinkSso, PersonInOtherOrg, role == Admin);
+        check(role, PersonLinkSso, ColleagueInOwnOrg, role == Admin);
+        check(role, PersonLinkSso, Myself, false);
         check(
             role,
             AuditSearch,
@@ -353,6 +356,7 @@ fn the_command_line_administers_accounts_but_never_searches_the_trail_or_mints_t
     for action in [
         Action::OrgCreate,
         Action::PersonCreate,
+        Action::PersonLinkSso,
         Action::AuditVerify,
         Action::AuditExport,
     ] {

@@ -172,9 +172,14 @@ impl Tx {
         expect_one(done.rows_affected())
     }
 
-    pub async fn link_sso(&mut self, id: PersonId, subject: &str) -> Result<(), StoreError> {
+    /// Links a person to `issuer|subject` (unique: one identity opens one account), or unlinks.
+    pub async fn link_sso(
+        &mut self,
+        id: PersonId,
+        subject: Option<&str>,
+    ) -> Result<(), StoreError> {
         let done = sqlx::query("UPDATE people SET sso_subject = $1 WHERE id = $2")
-            .bind(subject.to_owned())
+            .bind(subject.map(str::to_owned))
             .bind(id.to_string())
             .execute(self.conn())
             .await?;

@@ -37,20 +37,33 @@ impl Tx {
             .bind(state.to_owned())
             .fetch_optional(self.conn())
             .await?;
-        row.map(|row| {
-            Ok(PendingSsoLogin {
-                state: text(&row, "state")?,
-                verifier: text(&row, "verifier")?,
-                nonce: text(&row, "nonce")?,
-                return_to: text(&row, "return_to")?,
-                created_at: time(&row, "created_at")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(from_row).transpose()
     }
 }
 
+fn from_row(row: &sqlx::any::AnyRow) -> Result<PendingSsoLogin, StoreError> {
+    Ok(PendingSsoLogin {
+        state: text(row, "state")?,
+        verifier: text(row, "verifier")?,
+        nonce: text(row, "nonce")?,
+        return_to: text(row, "return_to")?,
+        created_at: time(row, "created_at")?,
+    })
+}
+
 impl Store {
+    /// Reads a pending login without taking it (the app takes it in the transaction that records
+    /// the outcome, after talking to the identity provider outside any lock).
+    pub async fn sso_login(&self, state: &str) -> Result<Option<PendingSsoLogin>, StoreError> {
+        let row = sqlx::query(
+            "SELECT state, verifier, nonce, return_to, created_at FROM sso_logins WHERE state = $1",
+        )
+        .bind(state.to_owned())
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
     pub async fn purge_sso_logins(&self, older_than: Timestamp) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM sso_logins WHERE created_at < $1")
             .bind(older_than.unix_micros())

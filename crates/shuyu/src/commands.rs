@@ -188,6 +188,33 @@ pub async fn run(
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::User {
+            action:
+                UserCmd::LinkSso {
+                    username,
+                    subject,
+                    unlink,
+                },
+        } => {
+            let (app, _) = open_app(&config).await?;
+            let ctx = system_ctx(&app);
+            let person = app.person_by_username(&ctx, &username).await?;
+            let subject = if unlink { None } else { subject };
+            if let (Some(subject), Some(oidc)) = (&subject, &config.oidc)
+                && !subject.starts_with(&format!("{}|", oidc.issuer))
+            {
+                bail!(
+                    "--subject: this deployment's unified identity system is {0}; give the identity as {0}|<sub>",
+                    oidc.issuer
+                );
+            }
+            app.link_sso(&ctx, person.id, subject.as_deref()).await?;
+            match subject {
+                Some(_) => println!("linked {username} to the unified identity"),
+                None => println!("removed the unified identity link of {username}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Org {
             action:
                 OrgCmd::Add {
@@ -354,8 +381,58 @@ fn print_demo(app: &App, config: &Config, logins: &shuyu_testkit::demo::DemoLogi
     println!();
 }
 
+/// Single sign-on from `[oidc]`: the provider is discovered now (a failure is logged and retried
+/// when someone starts a sign-on). Without `[oidc]`, a profile that requires the unified identity
+/// system is named in a warning.
+async fn with_sso(app: App, config: &Config) -> anyhow::Result<App> {
+    let Some(oidc) = &config.oidc else {
+        let rule = &app.profile().identity().unified_identity_sso;
+        if rule.value {
+            tracing::warn!(
+                profile = app.profile().key(),
+                article = %rule.article,
+                "the profile requires sign-in through the unified identity system ({}), but [oidc] is not configured: single sign-on is off",
+                rule.article
+            );
+        }
+        return Ok(app);
+    };
+    let extra_roots_pem = match &oidc.ca_file {
+        Some(path) => Some(
+            std::fs::read(path)
+                .with_context(|| format!("cannot read `oidc.ca_file` {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let provider = shuyu_oidc::OidcProvider::new(shuyu_oidc::OidcConfig {
+        issuer: oidc.issuer.clone(),
+        client_id: oidc.client_id.clone(),
+        client_secret: oidc.client_secret.clone(),
+        redirect_url: oidc.redirect_url.clone(),
+        scopes: oidc.scope_list(),
+        extra_roots_pem,
+        timeout: Duration::from_secs(oidc.timeout_seconds),
+    })
+    .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    match provider.discover(app.now()).await {
+        Ok(()) => tracing::info!(issuer = %oidc.issuer, "single sign-on: provider discovered"),
+        Err(err) => tracing::error!(
+            issuer = %oidc.issuer,
+            error = %err,
+            "single sign-on: cannot reach the provider now; it is tried again when someone signs on"
+        ),
+    }
+    Ok(app.with_sso(shuyu_app::SsoSettings {
+        provider: Arc::new(provider),
+        second_factor_amr: oidc.second_factor_amr.clone(),
+        label_zh: oidc.label_zh.clone(),
+        label_en: oidc.label_en.clone(),
+    }))
+}
+
 async fn serve(app: App, signer: AuditSigner, config: &Config) -> anyhow::Result<()> {
     let addr: SocketAddr = config.listen_addr()?;
+    let app = with_sso(app, config).await?;
     let state = ApiState {
         app: app.clone(),
         verifier: Arc::new(signer.verifier()),

@@ -26,6 +26,8 @@ pub struct Config {
     pub security: Security,
     pub personnel: Personnel,
     pub audit: Audit,
+    /// Single sign-on through the unified identity system (OpenID Connect); absent: off.
+    pub oidc: Option<Oidc>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -60,6 +62,121 @@ pub struct Audit {
     pub signing_key_file: Option<PathBuf>,
 }
 
+/// `[oidc]`: shuyu as an OpenID Connect relying party (authorization code flow with PKCE).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Oidc {
+    /// The provider's issuer URL (https; plain http only on loopback). Discovery reads
+    /// `<issuer>/.well-known/openid-configuration`.
+    pub issuer: String,
+    pub client_id: String,
+    /// Better given as `SHUYU_OIDC__CLIENT_SECRET` than written in the file.
+    #[serde(default)]
+    pub client_secret: String,
+    /// Our callback as registered at the provider: `https://<host>/sso/callback`.
+    pub redirect_url: String,
+    /// Space-separated scopes; `openid` is always asked.
+    #[serde(default = "default_scopes")]
+    pub scopes: String,
+    /// `amr` values that count as a second factor.
+    #[serde(default = "default_second_factor_amr")]
+    pub second_factor_amr: Vec<String>,
+    /// The sign-in button's text (default: 统一身份认证登录 / Sign in with unified identity (SSO)).
+    #[serde(default)]
+    pub label_zh: String,
+    #[serde(default)]
+    pub label_en: String,
+    /// Extra trusted root certificates (PEM) for a provider behind a private CA.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Timeout of each request to the provider.
+    #[serde(default = "default_oidc_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_scopes() -> String {
+    "openid profile".into()
+}
+
+fn default_second_factor_amr() -> Vec<String> {
+    ["mfa", "otp", "hwk", "swk", "sms"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn default_oidc_timeout() -> u64 {
+    10
+}
+
+impl std::fmt::Debug for Oidc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Oidc")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("redirect_url", &self.redirect_url)
+            .field("scopes", &self.scopes)
+            .field("second_factor_amr", &self.second_factor_amr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Oidc {
+    pub fn scope_list(&self) -> Vec<String> {
+        let mut scopes: Vec<String> = self.scopes.split_whitespace().map(str::to_owned).collect();
+        if !scopes.iter().any(|s| s == "openid") {
+            scopes.insert(0, "openid".into());
+        }
+        scopes
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let bad =
+            |key: &str, why: &str| Err(anyhow::anyhow!("invalid configuration: `{key}` {why}"));
+        shuyu_oidc::check_url("oidc.issuer", &self.issuer)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        shuyu_oidc::check_url("oidc.redirect_url", &self.redirect_url)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        if !self
+            .redirect_url
+            .trim_end_matches('/')
+            .ends_with("/sso/callback")
+        {
+            return bad(
+                "oidc.redirect_url",
+                "must be this server's callback, https://<host>/sso/callback",
+            );
+        }
+        if self.client_id.trim().is_empty() {
+            return bad("oidc.client_id", "must not be empty");
+        }
+        if self.client_secret.is_empty() {
+            return bad(
+                "oidc.client_secret",
+                "must not be empty; set it in the file or in SHUYU_OIDC__CLIENT_SECRET",
+            );
+        }
+        if self.scopes.split_whitespace().any(|s| {
+            !s.bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+        }) {
+            return bad("oidc.scopes", "must be scope names separated by spaces");
+        }
+        if self.second_factor_amr.iter().any(|m| m.trim().is_empty()) {
+            return bad("oidc.second_factor_amr", "must not contain empty values");
+        }
+        if !(1..=120).contains(&self.timeout_seconds) {
+            return bad("oidc.timeout_seconds", "must be 1 to 120 seconds");
+        }
+        if let Some(path) = &self.ca_file
+            && !path.is_file()
+        {
+            return bad("oidc.ca_file", "must name an existing PEM file");
+        }
+        Ok(())
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -71,6 +188,7 @@ impl Default for Config {
             security: Security::default(),
             personnel: Personnel::default(),
             audit: Audit::default(),
+            oidc: None,
         }
     }
 }
@@ -135,12 +253,12 @@ impl Config {
             None if implicit.exists() => figment = figment.merge(Toml::file_exact(&implicit)),
             None => {}
         }
-        // SHUYU_TEST_* variables belong to the test suite, not to the server.
-        figment = figment.merge(
-            Env::prefixed("SHUYU_")
-                .split("__")
-                .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_")),
-        );
+        // SHUYU_TEST_* and SHUYU_REQUIRE_* (CI's "this suite must not skip" switches, such as
+        // SHUYU_REQUIRE_OIDC) belong to the test suite, not to the server.
+        figment = figment.merge(Env::prefixed("SHUYU_").split("__").filter(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            !key.starts_with("test_") && !key.starts_with("require_")
+        }));
         let mut config: Config = figment
             .extract()
             .map_err(|e| anyhow::anyhow!(describe(&e)))?;
@@ -215,6 +333,9 @@ impl Config {
                 "audit.checkpoint_interval_seconds",
                 "must be 1 to 86400 seconds",
             );
+        }
+        if let Some(oidc) = &self.oidc {
+            oidc.validate()?;
         }
         Ok(())
     }
@@ -339,6 +460,65 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.listen, "127.0.0.1:9100");
+    }
+
+    const OIDC: &str = "[oidc]\nissuer = \"https://idp.example.gov.cn/realms/city\"\nclient_id = \"shuyu\"\nclient_secret = \"s3cret\"\nredirect_url = \"https://shuyu.example/sso/callback\"\n";
+
+    #[test]
+    fn oidc_is_off_by_default_and_takes_its_defaults() {
+        assert!(load_text("").unwrap().oidc.is_none());
+        let c = load_text(OIDC).unwrap();
+        let o = c.oidc.unwrap();
+        assert_eq!(o.scope_list(), ["openid", "profile"]);
+        assert_eq!(o.second_factor_amr, ["mfa", "otp", "hwk", "swk", "sms"]);
+        assert!(!format!("{o:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn bad_oidc_values_are_refused_with_the_key_named() {
+        for (from, to, key) in [
+            (
+                "https://idp.example.gov.cn/realms/city",
+                "http://idp.example.gov.cn",
+                "oidc.issuer",
+            ),
+            (
+                "https://idp.example.gov.cn/realms/city",
+                "not a url",
+                "oidc.issuer",
+            ),
+            (
+                "https://shuyu.example/sso/callback",
+                "https://shuyu.example/elsewhere",
+                "oidc.redirect_url",
+            ),
+            (
+                "client_id = \"shuyu\"",
+                "client_id = \"\"",
+                "oidc.client_id",
+            ),
+            (
+                "client_secret = \"s3cret\"",
+                "client_secret = \"\"",
+                "oidc.client_secret",
+            ),
+            (
+                "client_id = \"shuyu\"",
+                "client_id = \"shuyu\"\ncolour = 1",
+                "colour",
+            ),
+        ] {
+            let err = load_text(&OIDC.replace(from, to)).unwrap_err().to_string();
+            assert!(err.contains(key), "{to}: {err}");
+        }
+        // Plain HTTP is fine on loopback (the test provider).
+        let local = OIDC
+            .replace(
+                "https://idp.example.gov.cn/realms/city",
+                "http://127.0.0.1:9000",
+            )
+            .replace("https://shuyu.example", "http://127.0.0.1:8080");
+        assert!(load_text(&local).is_ok());
     }
 
     #[test]

@@ -129,6 +129,17 @@ enum UserAction {
         #[arg(long)]
         verified: bool,
     },
+    /// Link an account to its identity in the unified identity system (single sign-on), or unlink.
+    LinkSso {
+        #[arg(long)]
+        username: String,
+        /// `<issuer>|<sub>`: the provider's issuer URL and the person's subject identifier there.
+        #[arg(long, required_unless_present = "unlink", conflicts_with = "unlink")]
+        subject: Option<String>,
+        /// Remove the link instead.
+        #[arg(long)]
+        unlink: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

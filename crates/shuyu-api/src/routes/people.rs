@@ -13,8 +13,8 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::problem::{ApiError, Problem};
 use crate::state::ApiState;
 use crate::wire::{
-    NewPersonRequest, NewPersonResponse, PeopleQuery, PersonOut, PersonRecordOut, TrainingOut,
-    TrainingRequest,
+    NewPersonRequest, NewPersonResponse, PeopleQuery, PersonOut, PersonRecordOut, SsoLinkRequest,
+    TrainingOut, TrainingRequest,
 };
 
 pub(super) fn router() -> OpenApiRouter<ApiState> {
@@ -25,6 +25,7 @@ pub(super) fn router() -> OpenApiRouter<ApiState> {
         .routes(routes!(record_training))
         .routes(routes!(disable_person))
         .routes(routes!(enable_person))
+        .routes(routes!(link_sso))
 }
 
 /// People visible to the caller, optionally of one organisation.
@@ -144,5 +145,23 @@ async fn enable_person(
 ) -> Result<Json<PersonRecordOut>, ApiError> {
     Ok(Json(PersonRecordOut::from(
         &state.app.set_person_active(&caller.ctx, id, true).await?,
+    )))
+}
+
+/// Link this person to an identity of the unified identity system (`<issuer>|<sub>`), or unlink with
+/// `null`. Administrators, never for themselves. One identity opens one account.
+#[utoipa::path(post, path = "/api/v1/people/{id}/sso", tag = "people", params(("id" = String, Path, description = "Person id")), request_body = SsoLinkRequest,
+    responses((status = 200, body = PersonRecordOut), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn link_sso(
+    State(state): State<ApiState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<PersonId>,
+    ApiJson(body): ApiJson<SsoLinkRequest>,
+) -> Result<Json<PersonRecordOut>, ApiError> {
+    Ok(Json(PersonRecordOut::from(
+        &state
+            .app
+            .link_sso(&caller.ctx, id, body.subject.as_deref())
+            .await?,
     )))
 }

@@ -17,12 +17,12 @@ use shuyu_policy::Principal;
 
 use crate::i18n::{Lang, fill};
 use crate::layout::{bare_error, describe_error, lang_switch, public_page};
-use crate::sso_enabled;
 use crate::web::{
     CSRF_FIELD, NoFields, Posted, Visitor, constant_time_eq, form_pairs, fresh_login_token,
     lang_cookie, local_path, login_csrf, login_csrf_cookie, parse_fields, see_other_with_cookies,
     take_csrf,
 };
+use crate::{sso_enabled, sso_label};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -211,7 +211,7 @@ fn render(
             div.sso {
                 span.or { (t.login_or) }
                 @if sso_enabled(state) {
-                    a.button.secondary href="/sso/start" { (t.login_sso) }
+                    a.button.secondary href="/sso/start" { (sso_label(state, lang)) }
                 } @else {
                     button.secondary type="button" disabled { (t.login_sso) }
                     p.hint { (t.login_sso_unavailable) }

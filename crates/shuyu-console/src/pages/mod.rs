@@ -6,6 +6,7 @@ pub(crate) mod login;
 pub(crate) mod me;
 pub(crate) mod personnel;
 pub(crate) mod profile;
+pub(crate) mod sso;
 
 use serde::Deserialize;
 
