@@ -405,6 +405,7 @@ impl App {
             return Err(AppError::Forbidden(shuyu_policy::Denial {
                 code: "forbidden",
                 message: "only the command line seeds demo accounts".into(),
+                action: "person.agreement_accept",
             }));
         }
         let version = self.settings.agreement_version.clone();

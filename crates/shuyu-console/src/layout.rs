@@ -265,7 +265,7 @@ impl Chrome {
                 self.error_with_hint(
                     StatusCode::FORBIDDEN,
                     t.forbidden_title,
-                    &denial.message,
+                    &denial_message(self.lang, &denial),
                     hint,
                 )
             }
@@ -293,7 +293,11 @@ pub(crate) fn describe_error(
             t.error_title,
             AppError::Unauthenticated.to_string(),
         ),
-        AppError::Forbidden(denial) => (StatusCode::FORBIDDEN, t.forbidden_title, denial.message),
+        AppError::Forbidden(denial) => (
+            StatusCode::FORBIDDEN,
+            t.forbidden_title,
+            denial_message(lang, &denial),
+        ),
         AppError::NotFound { .. } => (
             StatusCode::NOT_FOUND,
             t.not_found_title,
@@ -513,4 +517,20 @@ mod tests {
         let t = Timestamp::parse("2026-11-24T01:00:00Z").unwrap();
         assert_eq!(when(t), "2026-11-24 09:00:00");
     }
+}
+
+/// A policy refusal in the reader's language. The policy words its reasons in English (they also go
+/// to the audit chain and the API); the console shows its own sentence for each stable code.
+pub(crate) fn denial_message(lang: Lang, denial: &shuyu_policy::Denial) -> String {
+    let t = lang.texts();
+    match denial.code {
+        "not_signed_in" => t.denial_not_signed_in,
+        "second_factor_required" => t.denial_second_factor,
+        "interactive_session_required" => t.denial_needs_session,
+        // The two PART-3 gates share a code; the policy's reason names which one applies.
+        "not_cleared" if denial.message.contains("real-name") => t.denial_not_verified,
+        "not_cleared" => t.denial_no_agreement,
+        _ => return fill(t.denial_forbidden, &[denial.action]),
+    }
+    .to_owned()
 }

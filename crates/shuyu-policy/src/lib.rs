@@ -197,6 +197,8 @@ pub struct Denial {
     pub code: &'static str,
     /// A sentence the person can act on. Never contains data values.
     pub message: String,
+    /// The refused action's name (`audit.search`), for translations and support.
+    pub action: &'static str,
 }
 
 impl Decision {
@@ -208,6 +210,7 @@ impl Decision {
         Decision::Deny(Denial {
             code,
             message: message.into(),
+            action: "",
         })
     }
 }
@@ -215,6 +218,22 @@ impl Decision {
 /// The access decision. Checks run in order; the first deny wins, and if no grant matches the
 /// answer is deny.
 pub fn decide(
+    principal: &Principal,
+    action: Action,
+    resource: &Resource,
+    profile: &Profile,
+) -> Decision {
+    match decide_unnamed(principal, action, resource, profile) {
+        Decision::Deny(denial) => Decision::Deny(Denial {
+            action: action.as_str(),
+            ..denial
+        }),
+        Decision::Allow => Decision::Allow,
+    }
+}
+
+/// The checks and grants; [`decide`] stamps the action's name on a denial.
+fn decide_unnamed(
     principal: &Principal,
     action: Action,
     resource: &Resource,

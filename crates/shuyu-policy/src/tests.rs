@@ -213,7 +213,7 @@ fn uncleared_personnel_cannot_open_data_bearing_functions() {
         &profile(),
     );
     assert!(
-        matches!(got, Decision::Deny(Denial { code: "not_cleared", ref message }) if message.contains("real-name"))
+        matches!(got, Decision::Deny(Denial { code: "not_cleared", ref message, .. }) if message.contains("real-name"))
     );
     supervisor.clearance = Clearance {
         real_name_verified: true,
@@ -226,7 +226,7 @@ fn uncleared_personnel_cannot_open_data_bearing_functions() {
         &profile(),
     );
     assert!(
-        matches!(got, Decision::Deny(Denial { code: "not_cleared", ref message }) if message.contains("agreement"))
+        matches!(got, Decision::Deny(Denial { code: "not_cleared", ref message, .. }) if message.contains("agreement"))
     );
     // Not data-bearing: still allowed, so the person can reach the page where they accept.
     let got = decide(
@@ -365,4 +365,24 @@ fn the_command_line_administers_accounts_but_never_searches_the_trail_or_mints_t
             "{action}"
         );
     }
+}
+
+#[test]
+fn a_denial_names_the_refused_action() {
+    let got = decide(
+        &Principal::Person(actor(Role::Merchant)),
+        Action::AuditSearch,
+        &Resource::AuditTrail,
+        &profile(),
+    );
+    assert!(
+        matches!(
+            got,
+            Decision::Deny(Denial {
+                action: "audit.search",
+                ..
+            })
+        ),
+        "{got:?}"
+    );
 }
