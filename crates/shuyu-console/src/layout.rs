@@ -508,17 +508,6 @@ pub(crate) fn when(ts: Timestamp) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_are_shown_in_china_standard_time() {
-        let t = Timestamp::parse("2026-11-24T01:00:00Z").unwrap();
-        assert_eq!(when(t), "2026-11-24 09:00:00");
-    }
-}
-
 /// A policy refusal in the reader's language. The policy words its reasons in English (they also go
 /// to the audit chain and the API); the console shows its own sentence for each stable code.
 pub(crate) fn denial_message(lang: Lang, denial: &shuyu_policy::Denial) -> String {
@@ -533,4 +522,15 @@ pub(crate) fn denial_message(lang: Lang, denial: &shuyu_policy::Denial) -> Strin
         _ => return fill(t.denial_forbidden, &[denial.action]),
     }
     .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_shown_in_china_standard_time() {
+        let t = Timestamp::parse("2026-11-24T01:00:00Z").unwrap();
+        assert_eq!(when(t), "2026-11-24 09:00:00");
+    }
 }
