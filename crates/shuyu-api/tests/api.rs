@@ -692,10 +692,15 @@ async fn openapi_and_swagger_ui_are_served_from_the_binary() {
 
 #[tokio::test]
 async fn a_session_opened_on_one_server_works_on_another_sharing_the_database() {
-    let t = TestApp::sqlite().await;
+    for db in shuyu_store::testing::TestDb::all().await {
+        one_session_two_servers(TestApp::on(db, shuyu_testkit::default_profile()).await).await;
+    }
+}
+
+async fn one_session_two_servers(t: TestApp) {
     let first = t.api();
     let s = login(&t, &first, "merchant").await;
-    // A second server process: its own store pool and app on the same database file.
+    // A second server process: its own store pool and app on the same database.
     let store = shuyu_store::Store::open(
         &t.db.url,
         t.signer.clone(),
