@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use shuyu_audit::Outcome;
-use shuyu_core::Timestamp;
+use shuyu_core::{PersonId, Timestamp};
 use shuyu_identity::{
     LoginFailure, LoginVerdict, OpaqueSecret, PasswordHash, Person, SecretKind, SessionRecord,
     TotpSecret, judge_login,
@@ -64,12 +64,7 @@ impl App {
             tx.commit().await?;
             return Err(AppError::LoginFailed);
         };
-        let password_ok = match &person.password {
-            Some(hash) => hash
-                .verify(password)
-                .map_err(|e| AppError::Internal(e.to_string()))?,
-            None => false,
-        };
+        let password_ok = password_matches(&person, password)?;
         let needs_second_factor = self.profile.requires_second_factor(person.role);
         let verdict = judge_login(
             &person,
@@ -86,17 +81,7 @@ impl App {
                 second_factor,
                 totp_step,
             } => {
-                let secret = self.with_rng(|rng| OpaqueSecret::generate(SecretKind::Session, rng));
-                let csrf = self.with_rng(|rng| OpaqueSecret::generate(SecretKind::Csrf, rng));
-                let session = SessionRecord {
-                    digest: secret.digest(),
-                    person: person.id,
-                    csrf: csrf.expose().to_owned(),
-                    second_factor,
-                    created_at: now,
-                    last_seen_at: now,
-                    expires_at: now.plus_seconds(self.settings.login.session_absolute_seconds),
-                };
+                let (secret, session) = self.new_session(person.id, second_factor, now);
                 tx.set_login_state(
                     person.id,
                     0,
@@ -214,6 +199,28 @@ impl App {
         };
         tx.commit().await?;
         result
+    }
+
+    /// A fresh session for a person who just signed in: the cookie secret (shown once) and the
+    /// record to store (its digest, a CSRF token, the idle and absolute limits).
+    pub(crate) fn new_session(
+        &self,
+        person: PersonId,
+        second_factor: bool,
+        now: Timestamp,
+    ) -> (OpaqueSecret, SessionRecord) {
+        let secret = self.with_rng(|rng| OpaqueSecret::generate(SecretKind::Session, rng));
+        let csrf = self.with_rng(|rng| OpaqueSecret::generate(SecretKind::Csrf, rng));
+        let session = SessionRecord {
+            digest: secret.digest(),
+            person,
+            csrf: csrf.expose().to_owned(),
+            second_factor,
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now.plus_seconds(self.settings.login.session_absolute_seconds),
+        };
+        (secret, session)
     }
 
     /// The actor a person acts as, with the personnel facts the policy needs.
@@ -364,12 +371,7 @@ impl App {
             .person(actor.person)
             .await?
             .ok_or(AppError::NotFound { kind: "person" })?;
-        let old_ok = match &person.password {
-            Some(hash) => hash
-                .verify(old)
-                .map_err(|e| AppError::Internal(e.to_string()))?,
-            None => false,
-        };
+        let old_ok = password_matches(&person, old)?;
         if !old_ok {
             return Err(AppError::invalid(
                 "old_password",
@@ -425,12 +427,7 @@ impl App {
             .person(actor.person)
             .await?
             .ok_or(AppError::NotFound { kind: "person" })?;
-        let ok = match &person.password {
-            Some(hash) => hash
-                .verify(password)
-                .map_err(|e| AppError::Internal(e.to_string()))?,
-            None => false,
-        };
+        let ok = password_matches(&person, password)?;
         if !ok {
             return Err(AppError::invalid("password", "the password is wrong"));
         }
@@ -491,5 +488,15 @@ impl App {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// Whether `attempt` is the person's password (always false for single-sign-on-only accounts).
+fn password_matches(person: &Person, attempt: &str) -> Result<bool, AppError> {
+    match &person.password {
+        Some(hash) => hash
+            .verify(attempt)
+            .map_err(|e| AppError::Internal(e.to_string())),
+        None => Ok(false),
     }
 }

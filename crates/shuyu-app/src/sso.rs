@@ -23,9 +23,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use shuyu_audit::Outcome;
 use shuyu_core::PersonId;
-use shuyu_identity::{
-    OpaqueSecret, SecretKind, SessionRecord, SsoSubject, SsoVerdict, judge_sso_login,
-};
+use shuyu_identity::{SsoSubject, SsoVerdict, judge_sso_login};
 use shuyu_policy::{Action, Credential, Principal, Resource};
 use shuyu_store::PendingSsoLogin;
 
@@ -417,17 +415,7 @@ impl App {
         let needs_second_factor = self.profile.requires_second_factor(person.role);
         match judge_sso_login(&person, second_factor, needs_second_factor, now) {
             SsoVerdict::Accepted { second_factor } => {
-                let secret = self.with_rng(|rng| OpaqueSecret::generate(SecretKind::Session, rng));
-                let csrf = self.with_rng(|rng| OpaqueSecret::generate(SecretKind::Csrf, rng));
-                let session = SessionRecord {
-                    digest: secret.digest(),
-                    person: person.id,
-                    csrf: csrf.expose().to_owned(),
-                    second_factor,
-                    created_at: now,
-                    last_seen_at: now,
-                    expires_at: now.plus_seconds(self.settings.login.session_absolute_seconds),
-                };
+                let (secret, session) = self.new_session(person.id, second_factor, now);
                 let mut tx = self.store.begin().await?;
                 if tx.take_sso_login(state).await?.is_none() {
                     // Finished concurrently by another request with the same state.
