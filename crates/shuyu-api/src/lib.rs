@@ -23,7 +23,7 @@ mod state;
 mod wire;
 
 pub use caller::{Caller, SESSION_COOKIE, cookie, session_cookie};
-pub use middleware::{RequestMeta, install_metrics, request_meta};
+pub use middleware::{RequestMeta, install_metrics, request_meta, security_headers};
 pub use problem::Problem;
 pub use routes::{audit_csv_header, audit_csv_line, audit_jsonl_line};
 pub use state::{ApiState, WebSettings};

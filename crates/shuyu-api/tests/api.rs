@@ -789,3 +789,32 @@ async fn reading_a_personnel_record_is_itself_on_the_chain() {
         1
     );
 }
+
+#[tokio::test]
+async fn behind_tls_responses_carry_hsts_and_cookies_are_secure_host_cookies() {
+    let t = TestApp::sqlite().await;
+    let state = shuyu_api::ApiState {
+        web: std::sync::Arc::new(shuyu_api::WebSettings {
+            secure_cookies: true,
+            ..shuyu_api::WebSettings::default()
+        }),
+        ..t.state.clone()
+    };
+    let api = shuyu_api::router(state);
+    let reply = call(
+        &api,
+        "POST",
+        "/api/v1/auth/login",
+        &Session::default(),
+        Some(json!({"username": "merchant", "password": DEMO_PASSWORD})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.headers.contains_key("strict-transport-security"));
+    let cookie = reply.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(
+        cookie.starts_with("__Host-shuyu_session=") && cookie.contains("; Secure"),
+        "{cookie}"
+    );
+    assert_eq!(reply.headers["x-frame-options"], "DENY");
+}
