@@ -83,6 +83,18 @@ typed_id!(
     TokenId, "API token"
 );
 typed_id!(
+    /// A resource of the public data catalog (CAT-1), across all its versions.
+    ResourceId, "resource"
+);
+typed_id!(
+    /// One version of a catalog resource's metadata and fields.
+    ResourceVersionId, "resource version"
+);
+typed_id!(
+    /// A data quality issue raised on a resource or a field (QLT-1).
+    QualityIssueId, "quality issue"
+);
+typed_id!(
     /// One HTTP request or CLI invocation; ties log lines and audit events together.
     RequestId, "request"
 );

@@ -19,7 +19,9 @@ mod text;
 mod time;
 
 pub use credit_code::{CreditCode, CreditCodeError};
-pub use id::{IdError, OrgId, PersonId, RequestId, TokenId};
+pub use id::{
+    IdError, OrgId, PersonId, QualityIssueId, RequestId, ResourceId, ResourceVersionId, TokenId,
+};
 pub use role::{OrgType, Role, RoleError};
 pub use text::{Name, TextError, Username};
 pub use time::Timestamp;

@@ -25,6 +25,7 @@
 //!   [`Profile::from_toml`] and [`Profile::builtin`].
 
 mod builtin;
+mod catalog;
 mod cited;
 mod error;
 mod rules;
@@ -35,6 +36,9 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use shuyu_core::Role;
 
+pub use catalog::{
+    CatalogRules, ColumnControl, Desensitization, DomainEntry, FieldHandling, Grade,
+};
 pub use cited::Cited;
 pub use error::ProfileError;
 pub use rules::RuleLine;
@@ -48,6 +52,7 @@ pub struct Profile {
     audit: AuditRules,
     identity: IdentityRules,
     personnel: PersonnelRules,
+    catalog: CatalogRules,
 }
 
 /// The whole file. A new section is a field here and in `Profile`.
@@ -58,6 +63,7 @@ struct ProfileFile {
     audit: AuditRules,
     identity: IdentityRules,
     personnel: PersonnelRules,
+    catalog: CatalogRules,
 }
 
 /// Whether a regulation is in force on a day. Both ends are inclusive.
@@ -125,6 +131,7 @@ impl Profile {
             audit: file.audit,
             identity: file.identity,
             personnel: file.personnel,
+            catalog: file.catalog,
         };
         validate::check(&profile).map_err(|(path, reason)| ProfileError::Invalid {
             profile: key.to_owned(),
@@ -165,6 +172,10 @@ impl Profile {
 
     pub fn personnel(&self) -> &PersonnelRules {
         &self.personnel
+    }
+
+    pub fn catalog(&self) -> &CatalogRules {
+        &self.catalog
     }
 
     /// Whether the regulation is in force on `date`. The regulation is valid on its `expires` day

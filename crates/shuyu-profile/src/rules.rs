@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 use shuyu_core::Role;
 
-use crate::Profile;
+use crate::{DomainEntry, FieldHandling, Grade, Profile};
 
 /// One rule of a profile, ready to print.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +27,7 @@ pub(crate) fn lines(profile: &Profile) -> Vec<RuleLine> {
     let audit = &profile.audit;
     let identity = &profile.identity;
     let personnel = &profile.personnel;
+    let catalog = &profile.catalog;
     vec![
         line(
             "regulation.issuing_body",
@@ -111,6 +112,62 @@ pub(crate) fn lines(profile: &Profile) -> Vec<RuleLine> {
             yes_no(personnel.real_name_required.value),
             &personnel.real_name_required.article,
         ),
+        line(
+            "catalog.registration_required",
+            "资源须登记（国家公共数据资源登记）",
+            "Resources are registered (national registration)",
+            yes_no(catalog.registration_required.value),
+            &catalog.registration_required.article,
+        ),
+        line(
+            "catalog.quality_answer_days",
+            "数据质量问题答复期限（自然日）",
+            "Quality issues answered within (calendar days)",
+            days(catalog.quality_answer_days.value),
+            &catalog.quality_answer_days.article,
+        ),
+        line(
+            "catalog.grades",
+            "数据分级（由低到高）",
+            "Grading scale (least to most sensitive)",
+            grades(&catalog.grades.value),
+            &catalog.grades.article,
+        ),
+        line(
+            "catalog.domains",
+            "数据分类领域",
+            "Classification domains",
+            domains(&catalog.domains.value),
+            &catalog.domains.article,
+        ),
+        line(
+            "catalog.personal_information",
+            "个人信息字段默认处理",
+            "Default for personal information",
+            handling(&catalog.personal_information.value),
+            &catalog.personal_information.article,
+        ),
+        line(
+            "catalog.direct_identifier",
+            "直接标识符字段默认处理",
+            "Default for direct identifiers",
+            handling(&catalog.direct_identifier.value),
+            &catalog.direct_identifier.article,
+        ),
+        line(
+            "catalog.quasi_identifier",
+            "准标识符字段默认处理",
+            "Default for quasi-identifiers",
+            handling(&catalog.quasi_identifier.value),
+            &catalog.quasi_identifier.article,
+        ),
+        line(
+            "catalog.privacy_unit",
+            "隐私单元字段默认处理",
+            "Default for the privacy unit",
+            handling(&catalog.privacy_unit.value),
+            &catalog.privacy_unit.article,
+        ),
     ]
 }
 
@@ -169,6 +226,69 @@ fn months(n: u32) -> String {
 
 fn days(n: u32) -> String {
     format!("{n} 天 / {}", plural(n, "day"))
+}
+
+fn handling(h: &FieldHandling) -> String {
+    format!(
+        "{}，{} / {}, {}",
+        h.desensitization.label(true),
+        h.column_control.label(true),
+        h.desensitization.as_str(),
+        h.column_control.as_str()
+    )
+}
+
+fn grades(scale: &[Grade]) -> String {
+    let zh: Vec<String> = scale
+        .iter()
+        .map(|g| {
+            let standing = match (g.authorizable, g.authority_review) {
+                (false, _) => "不得授权",
+                (true, true) => "经主管部门审核后可授权",
+                (true, false) => "可授权",
+            };
+            format!(
+                "{} {}（{}，{}，{}）",
+                g.code,
+                g.zh,
+                standing,
+                g.desensitization.label(true),
+                g.column_control.label(true)
+            )
+        })
+        .collect();
+    let en: Vec<String> = scale
+        .iter()
+        .map(|g| {
+            let standing = match (g.authorizable, g.authority_review) {
+                (false, _) => "never authorizable",
+                (true, true) => "authorizable after authority review",
+                (true, false) => "authorizable",
+            };
+            format!(
+                "{} {} ({standing}, {}, {})",
+                g.code, g.en, g.desensitization, g.column_control
+            )
+        })
+        .collect();
+    both(&zh.join("；"), &en.join("; "))
+}
+
+fn domains(list: &[DomainEntry]) -> String {
+    let mark = |d: &DomainEntry| if d.priority { "*" } else { "" };
+    let zh: Vec<String> = list
+        .iter()
+        .map(|d| format!("{}{}", d.zh, mark(d)))
+        .collect();
+    let en: Vec<String> = list
+        .iter()
+        .map(|d| format!("{} ({}){}", d.en, d.code, mark(d)))
+        .collect();
+    format!(
+        "{}（*为优先领域） / {} (* priority)",
+        zh.join("、"),
+        en.join(", ")
+    )
 }
 
 fn roles(list: &[Role]) -> String {

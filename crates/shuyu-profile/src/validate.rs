@@ -6,7 +6,10 @@
 
 use std::collections::HashSet;
 
-use crate::{IdentityRules, Profile, rules};
+use crate::catalog::floors;
+use crate::{
+    CatalogRules, ColumnControl, Desensitization, FieldHandling, IdentityRules, Profile, rules,
+};
 
 /// A failed check: the dotted key and the reason.
 pub(crate) type Problem = (String, String);
@@ -15,6 +18,7 @@ pub(crate) fn check(profile: &Profile) -> Result<(), Problem> {
     regulation(profile)?;
     durations(profile)?;
     second_factor(&profile.identity)?;
+    catalog(&profile.catalog)?;
     articles(profile)
 }
 
@@ -143,6 +147,202 @@ fn articles(profile: &Profile) -> Result<(), Problem> {
                 "says `default:` but not why; explain after the colon why this value was chosen",
             ));
         }
+    }
+    Ok(())
+}
+
+/// The grading scale, the domain list and the field defaults (`[catalog]`).
+fn catalog(rules: &CatalogRules) -> Result<(), Problem> {
+    let days = rules.quality_answer_days.value;
+    if days == 0 || days > 365 {
+        return Err(problem(
+            "catalog.quality_answer_days.value",
+            format!(
+                "{days} days is impossible; give the calendar days a source department has to \
+                 answer a quality issue (1 to 365)"
+            ),
+        ));
+    }
+    grades(rules)?;
+    domains(rules)?;
+    let flags = [
+        (
+            "catalog.personal_information.value",
+            &rules.personal_information.value,
+            floors::PERSONAL_INFORMATION,
+            "personal information (个人信息保护法 art. 51)",
+        ),
+        (
+            "catalog.direct_identifier.value",
+            &rules.direct_identifier.value,
+            floors::DIRECT_IDENTIFIER,
+            "a direct identifier, which is never visible",
+        ),
+    ];
+    for (key, handling, limit, what) in flags {
+        handling_within(key, handling, limit, what)?;
+    }
+    if rules.direct_identifier.value.desensitization == Desensitization::None {
+        return Err(problem(
+            "catalog.direct_identifier.value.desensitization",
+            "`none` would leave a direct identifier as it is; choose hash, mask, truncate, \
+             suppress or null",
+        ));
+    }
+    Ok(())
+}
+
+fn handling_within(
+    key: &str,
+    handling: &FieldHandling,
+    limit: ColumnControl,
+    what: &str,
+) -> Result<(), Problem> {
+    if handling.column_control.more_permissive_than(limit) {
+        return Err(problem(
+            &format!("{key}.column_control"),
+            format!(
+                "`{}` is more permissive than {what} allows; use `{limit}` or a stricter control \
+                 (from the most to the least permissive: {})",
+                handling.column_control,
+                control_list()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn control_list() -> String {
+    let all: Vec<&str> = ColumnControl::ALL.iter().map(|c| c.as_str()).collect();
+    all.join(", ")
+}
+
+fn is_code(code: &str, lower_only: bool) -> bool {
+    (1..=32).contains(&code.len())
+        && code.bytes().all(|b| {
+            b.is_ascii_lowercase()
+                || b.is_ascii_digit()
+                || b == b'_'
+                || (!lower_only && b.is_ascii_uppercase())
+        })
+}
+
+fn grades(rules: &CatalogRules) -> Result<(), Problem> {
+    let scale = &rules.grades.value;
+    if scale.is_empty() {
+        return Err(problem(
+            "catalog.grades.value",
+            "the grading scale is empty; list the grades from the least to the most sensitive",
+        ));
+    }
+    if !scale.iter().any(|g| g.authorizable) {
+        return Err(problem(
+            "catalog.grades.value",
+            "no grade is authorizable, so no resource could ever be authorized; set \
+             `authorizable = true` on the grades the regulation allows",
+        ));
+    }
+    let mut seen = HashSet::new();
+    let mut previous: Option<(&str, ColumnControl)> = None;
+    for (i, grade) in scale.iter().enumerate() {
+        let key = format!("catalog.grades.value[{i}]");
+        if !is_code(&grade.code, false) {
+            return Err(problem(
+                &format!("{key}.code"),
+                format!(
+                    "`{}` cannot be a grade code; use 1 to 32 ASCII letters, digits or `_`",
+                    grade.code
+                ),
+            ));
+        }
+        if !seen.insert(grade.code.as_str()) {
+            return Err(problem(
+                &format!("{key}.code"),
+                format!(
+                    "`{}` is listed twice; each grade code appears once",
+                    grade.code
+                ),
+            ));
+        }
+        non_empty(&format!("{key}.zh"), &grade.zh, "the grade's Chinese name")?;
+        non_empty(&format!("{key}.en"), &grade.en, "the grade's English name")?;
+        if !grade.authorizable && grade.column_control != floors::NEVER_AUTHORIZABLE {
+            return Err(problem(
+                &format!("{key}.column_control"),
+                format!(
+                    "grade `{}` is never authorizable, so its fields must be `denied`, not `{}`",
+                    grade.code, grade.column_control
+                ),
+            ));
+        }
+        if !grade.authorizable && grade.authority_review {
+            return Err(problem(
+                &format!("{key}.authority_review"),
+                format!(
+                    "grade `{}` is never authorizable, so a review could not authorize it; set \
+                     `authority_review = false`",
+                    grade.code
+                ),
+            ));
+        }
+        if let Some((prev_code, prev_control)) = previous
+            && grade.column_control.more_permissive_than(prev_control)
+        {
+            return Err(problem(
+                &format!("{key}.column_control"),
+                format!(
+                    "`{}` is more permissive than `{prev_control}` of the less sensitive grade \
+                     `{prev_code}` before it; the scale runs from the least to the most sensitive, \
+                     so a grade allows at most what the grade before it allows",
+                    grade.column_control
+                ),
+            ));
+        }
+        previous = Some((grade.code.as_str(), grade.column_control));
+    }
+    Ok(())
+}
+
+fn domains(rules: &CatalogRules) -> Result<(), Problem> {
+    let list = &rules.domains.value;
+    if list.is_empty() {
+        return Err(problem(
+            "catalog.domains.value",
+            "the domain list is empty; list the domains resources are classified in",
+        ));
+    }
+    let mut seen = HashSet::new();
+    for (i, domain) in list.iter().enumerate() {
+        let key = format!("catalog.domains.value[{i}]");
+        if !is_code(&domain.code, true) {
+            return Err(problem(
+                &format!("{key}.code"),
+                format!(
+                    "`{}` cannot be a domain code; use 1 to 32 lower-case ASCII letters, digits \
+                     or `_`",
+                    domain.code
+                ),
+            ));
+        }
+        if !seen.insert(domain.code.as_str()) {
+            return Err(problem(
+                &format!("{key}.code"),
+                format!(
+                    "`{}` is listed twice; each domain code appears once",
+                    domain.code
+                ),
+            ));
+        }
+        non_empty(
+            &format!("{key}.zh"),
+            &domain.zh,
+            "the domain's Chinese name",
+        )?;
+        non_empty(
+            &format!("{key}.en"),
+            &domain.en,
+            "the domain's English name",
+        )?;
     }
     Ok(())
 }
