@@ -25,9 +25,19 @@ pub struct Problem {
     /// For invalid input: the field to fix.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// For input wrong in several places: each field to fix (the first is also `field`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
     /// For policy refusals: the reason code (`not_cleared`, `second_factor_required`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// One field of the input to fix, e.g. `draft.fields[2].grade`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FieldProblem {
+    pub field: String,
+    pub detail: String,
 }
 
 impl Problem {
@@ -39,6 +49,7 @@ impl Problem {
             detail: detail.into(),
             instance: None,
             field: None,
+            errors: Vec::new(),
             reason: None,
         }
     }
@@ -140,6 +151,24 @@ impl From<AppError> for Problem {
                 "no {kind} with that id exists, or it is not visible to you"
             )),
             AppError::Invalid { field, message } => Problem::invalid(field, message),
+            AppError::InvalidFields(problems) => {
+                let detail = problems
+                    .iter()
+                    .map(|(field, detail)| format!("`{field}`: {detail}"))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let first = problems.first().map_or("body", |(field, _)| field.as_str());
+                Problem {
+                    errors: problems
+                        .iter()
+                        .map(|(field, detail)| FieldProblem {
+                            field: field.clone(),
+                            detail: detail.clone(),
+                        })
+                        .collect(),
+                    ..Problem::invalid(first, detail)
+                }
+            }
             AppError::Conflict(message) => {
                 Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", message)
             }

@@ -1,6 +1,10 @@
 //! Wire types: what the API accepts and returns, converted from domain types by hand so that the
 //! wire stays stable and nothing (a password hash, a TOTP secret) leaks by accident.
 
+mod catalog;
+
+pub use catalog::*;
+
 use serde::{Deserialize, Serialize};
 use shuyu_app::PersonView;
 use shuyu_audit::EventRecord;

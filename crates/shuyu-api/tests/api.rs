@@ -641,8 +641,8 @@ async fn supervisors_search_and_export_the_trail_and_the_search_is_itself_audite
     assert!(text.starts_with("seq,at,actor_person"));
     assert_eq!(
         text.lines().count(),
-        1 + 10,
-        "header and the ten demo organisations:\n{text}"
+        1 + 12,
+        "header and the twelve demo organisations:\n{text}"
     );
     let jsonl = call(
         &api,

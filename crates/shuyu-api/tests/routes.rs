@@ -32,6 +32,24 @@ const OVERSIGHT_AND_MERCHANT: &[Role] = &[
     Role::Merchant,
 ];
 
+/// Who may read a resource's managed side (drafts, reviews, registration): oversight, the
+/// provider's staff and the data service agency.
+const RESOURCE_READERS: &[Role] = &[
+    Role::Admin,
+    Role::Authority,
+    Role::Operator,
+    Role::Supervisor,
+    Role::SourceDepartment,
+    Role::DataServiceAgency,
+];
+/// Who acts for the providing source department: its staff and the data service agency (QQ5).
+const PROVIDER: &[Role] = &[Role::SourceDepartment, Role::DataServiceAgency];
+const PROVIDER_AND_AUTHORITY: &[Role] = &[
+    Role::SourceDepartment,
+    Role::DataServiceAgency,
+    Role::Authority,
+];
+
 const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/healthz", Who::Public),
     ("GET", "/readyz", Who::Public),
@@ -99,6 +117,106 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/api/v1/audit/verify",
         Who::Roles(&[Role::Supervisor, Role::Authority, Role::Admin]),
     ),
+    ("GET", "/api/v1/catalog", Who::Public),
+    ("GET", "/api/v1/catalog/{id}", Who::Public),
+    ("GET", "/api/v1/resources", Who::SignedIn),
+    ("POST", "/api/v1/resources", Who::Roles(PROVIDER)),
+    (
+        "GET",
+        "/api/v1/resources/{id}",
+        Who::Roles(RESOURCE_READERS),
+    ),
+    (
+        "POST",
+        "/api/v1/resources/{id}/versions",
+        Who::Roles(PROVIDER),
+    ),
+    (
+        "POST",
+        "/api/v1/resources/{id}/submit",
+        Who::Roles(PROVIDER),
+    ),
+    (
+        "POST",
+        "/api/v1/resources/{id}/approve",
+        Who::Roles(&[Role::Authority]),
+    ),
+    (
+        "POST",
+        "/api/v1/resources/{id}/refuse",
+        Who::Roles(&[Role::Authority]),
+    ),
+    (
+        "GET",
+        "/api/v1/resources/{id}/diff",
+        Who::Roles(RESOURCE_READERS),
+    ),
+    (
+        "PUT",
+        "/api/v1/resources/{id}/registration",
+        Who::Roles(PROVIDER_AND_AUTHORITY),
+    ),
+    (
+        "GET",
+        "/api/v1/resources/{id}/registration",
+        Who::Roles(RESOURCE_READERS),
+    ),
+    (
+        "POST",
+        "/api/v1/resources/{id}/registration/submit",
+        Who::Roles(PROVIDER_AND_AUTHORITY),
+    ),
+    (
+        "POST",
+        "/api/v1/resources/{id}/registration/review",
+        Who::Roles(&[Role::Authority]),
+    ),
+    (
+        "POST",
+        "/api/v1/resources/{id}/registration/return",
+        Who::Roles(&[Role::Authority]),
+    ),
+    (
+        "POST",
+        "/api/v1/resources/{id}/registration/notice",
+        Who::Roles(&[Role::Authority]),
+    ),
+    (
+        "POST",
+        "/api/v1/resources/{id}/registration/register",
+        Who::Roles(&[Role::Authority]),
+    ),
+    (
+        "GET",
+        "/api/v1/resources/{id}/registration/package.json",
+        Who::Roles(RESOURCE_READERS),
+    ),
+    (
+        "GET",
+        "/api/v1/resources/{id}/registration/package.md",
+        Who::Roles(RESOURCE_READERS),
+    ),
+    (
+        "POST",
+        "/api/v1/resources/{id}/registration/change",
+        Who::Roles(PROVIDER_AND_AUTHORITY),
+    ),
+    (
+        "POST",
+        "/api/v1/resources/{id}/registration/cancel",
+        Who::Roles(PROVIDER_AND_AUTHORITY),
+    ),
+    ("GET", "/api/v1/resources/{id}/issues", Who::SignedIn),
+    (
+        "POST",
+        "/api/v1/resources/{id}/issues",
+        Who::Roles(&[Role::Operator, Role::Merchant]),
+    ),
+    (
+        "POST",
+        "/api/v1/resources/{id}/issues/{issue}/answer",
+        Who::Roles(&[Role::SourceDepartment]),
+    ),
     // Last: it ends the session.
     ("POST", "/api/v1/auth/logout", Who::SignedIn),
 ];
@@ -145,6 +263,30 @@ async fn every_route_answers_every_role_as_the_policy_says() {
     .await;
     assert_eq!(token.status, StatusCode::CREATED, "{}", token.text());
     let token_id = token.json()["token"]["id"].as_str().unwrap().to_owned();
+    // The demo's approved enterprise registry, provided by the `source` account's organisation, and
+    // a quality issue the merchant raised on it.
+    let catalog = call(
+        &router,
+        "GET",
+        "/api/v1/catalog?domain=credit",
+        &Session::default(),
+        None,
+    )
+    .await;
+    let entry = catalog.json()[0].clone();
+    let resource_id = entry["id"].as_str().unwrap().to_owned();
+    let provider_org_id = entry["provider_org_id"].as_str().unwrap().to_owned();
+    let merchant = login(&t, &router, "merchant").await;
+    let issue = call(
+        &router,
+        "POST",
+        &format!("/api/v1/resources/{resource_id}/issues"),
+        &merchant,
+        Some(json!({"text": "成立日期有空值"})),
+    )
+    .await;
+    assert_eq!(issue.status, StatusCode::CREATED, "{}", issue.text());
+    let issue_id = issue.json()["id"].as_str().unwrap().to_owned();
 
     let mut principals: Vec<(Option<Role>, Session)> = vec![(None, Session::default())];
     for role in Role::ALL {
@@ -162,18 +304,25 @@ async fn every_route_answers_every_role_as_the_policy_says() {
     for (method, template, who) in EXPECTED {
         for (role, session) in &principals {
             n += 1;
-            let path = template.replace(
-                "{id}",
-                if template.contains("orgs") {
-                    &merchant_org_id
-                } else if template.contains("tokens") {
-                    &token_id
-                } else {
-                    &newcomer_id
-                },
-            );
+            let mut path = template
+                .replace(
+                    "{id}",
+                    if template.contains("orgs") {
+                        &merchant_org_id
+                    } else if template.contains("tokens") {
+                        &token_id
+                    } else if template.contains("catalog") || template.contains("resources") {
+                        &resource_id
+                    } else {
+                        &newcomer_id
+                    },
+                )
+                .replace("{issue}", &issue_id);
+            if template.ends_with("/diff") {
+                path.push_str("?from=1&to=1");
+            }
             let label = role.map_or("anonymous", |r| r.as_str());
-            let body = body_for(template, label, &merchant_org_id);
+            let body = body_for(template, label, &merchant_org_id, &provider_org_id);
             let reply = call(&router, method, &path, session, body).await;
             let allowed = match (who, role) {
                 (Who::Public, _) => true,
@@ -208,7 +357,31 @@ async fn every_route_answers_every_role_as_the_policy_says() {
     assert_eq!(n, EXPECTED.len() * (Role::ALL.len() + 1));
 }
 
-fn body_for(template: &str, label: &str, merchant_org: &str) -> Option<serde_json::Value> {
+/// A valid draft of a resource (CAT-1).
+fn draft(name: &str) -> serde_json::Value {
+    json!({
+        "name": name,
+        "summary": "路线表测试资源",
+        "domain": "credit",
+        "update_frequency": "monthly",
+        "coverage": {"time_from": "2024-01-01", "spatial": "全市"},
+        "legal_basis": "《市场主体登记管理条例》",
+        "open_category": "conditional",
+        "grade": "L2",
+        "fields": [
+            {"name": "credit_code", "type": "string", "description": "统一社会信用代码", "grade": "L2",
+             "flags": {"privacy_unit": true}},
+            {"name": "established", "type": "date", "description": "成立日期", "grade": "L1"}
+        ]
+    })
+}
+
+fn body_for(
+    template: &str,
+    label: &str,
+    merchant_org: &str,
+    provider_org: &str,
+) -> Option<serde_json::Value> {
     let username = format!("made.by.{}", label.replace('_', "."));
     let code = CreditCode::complete(&format!("9164050{:02}MA76XQ2K", label.len()))
         .unwrap()
@@ -233,6 +406,26 @@ fn body_for(template: &str, label: &str, merchant_org: &str) -> Option<serde_jso
         }
         "/api/v1/tokens" => json!({"name": "ci", "days": 30}),
         "/api/v1/people/{id}/sso" => json!({"subject": "https://idp.example.gov.cn|route-table"}),
+        "/api/v1/resources" => {
+            json!({"provider_org_id": provider_org, "draft": draft(&format!("路线表资源 {label}"))})
+        }
+        "/api/v1/resources/{id}/versions" => json!({"draft": draft("企业登记信息")}),
+        "/api/v1/resources/{id}/refuse" => json!({"reasons": ["分级不当"]}),
+        "/api/v1/resources/{id}/registration" => json!({
+            "agent_name": "周伟", "agent_phone": "0955-1234567",
+            "storage_location": "市政务云", "storage_method": "关系型数据库",
+            "documents": [{"title": "资源目录", "reference": "ML-2026-01"}],
+            "commitment_letter": {"title": "承诺书", "reference": "CN-2026-01"}
+        }),
+        "/api/v1/resources/{id}/registration/return" => json!({"reasons": ["材料不全"]}),
+        "/api/v1/resources/{id}/registration/notice" => json!({"until": "2026-12-31"}),
+        "/api/v1/resources/{id}/registration/register" => json!({"result_code": "NAT-2026-0001"}),
+        "/api/v1/resources/{id}/registration/change" => json!({"summary": "新增字段"}),
+        "/api/v1/resources/{id}/registration/cancel" => json!({"reason": "资源停止提供"}),
+        "/api/v1/resources/{id}/issues" => {
+            json!({"field": "established", "text": "成立日期有空值"})
+        }
+        "/api/v1/resources/{id}/issues/{issue}/answer" => json!({"answer": "已补全"}),
         _ => return None,
     })
 }

@@ -22,6 +22,9 @@ pub enum AppError {
         field: &'static str,
         message: String,
     },
+    /// Bad input in several places: each `(path, what to change)`, e.g. `draft.fields[2].grade`.
+    #[error("{}", .0.iter().map(|(p, m)| format!("{p}: {m}")).collect::<Vec<_>>().join("; "))]
+    InvalidFields(Vec<(String, String)>),
     #[error("{0}")]
     Conflict(String),
     /// Wrong username, password or code (deliberately not saying which).

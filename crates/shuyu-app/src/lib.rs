@@ -20,6 +20,7 @@
 
 mod audit;
 mod auth;
+mod catalog;
 mod error;
 mod orgs;
 mod people;
@@ -39,6 +40,10 @@ use shuyu_store::Store;
 
 pub use audit::AuditQuery;
 pub use auth::{NewSession, SessionView};
+pub use catalog::{
+    CatalogQuery, NewResource, PublicEntry, QualityIssues, RegistrationInput, RegistrationStep,
+    ResourceView,
+};
 pub use error::AppError;
 pub use orgs::NewOrg;
 pub use people::{NewPerson, PersonView};

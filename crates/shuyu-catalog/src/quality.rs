@@ -149,6 +149,33 @@ impl QualityIssue {
         Ok((issue, event))
     }
 
+    /// Rebuilds an issue from its `Raised` event, e.g. as stored; its answer, if any, is then
+    /// `apply`-ed. The due date is the one computed when it was raised, even if the profile's
+    /// deadline changed since. `None` for any other event.
+    pub fn restore(raised: &QualityEvent) -> Option<QualityIssue> {
+        match raised {
+            QualityEvent::Raised {
+                issue,
+                resource,
+                target,
+                by,
+                text,
+                at,
+                due,
+            } => Some(QualityIssue {
+                id: *issue,
+                resource: *resource,
+                target: target.clone(),
+                raised_by: *by,
+                text: text.clone(),
+                raised_at: *at,
+                due: *due,
+                state: IssueState::Open,
+            }),
+            QualityEvent::Answered { .. } => None,
+        }
+    }
+
     pub fn id(&self) -> QualityIssueId {
         self.id
     }

@@ -7,7 +7,7 @@
 //!
 //! Must never: register without a result code, or accept a move not listed in `handle`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shuyu_core::{PersonId, ResourceId, ResourceVersionId, Timestamp};
 use shuyu_profile::Profile;
@@ -45,7 +45,7 @@ impl From<ResultCode> for String {
 }
 
 /// The person who handles the registration for the provider (经办人).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Agent {
     pub person: PersonId,
     pub name: String,
@@ -53,7 +53,7 @@ pub struct Agent {
 }
 
 /// A document attached to the registration, by reference (the file lives in storage).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Document {
     pub title: String,
     /// Where the file is, e.g. an object key, and its SM3 digest if known.
@@ -61,7 +61,7 @@ pub struct Document {
 }
 
 /// What the record says, besides the resource's own metadata.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegistrationDetails {
     pub agent: Agent,
     /// 存储位置, e.g. `市政务云 / 授权运营域`.

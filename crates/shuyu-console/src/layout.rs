@@ -308,6 +308,15 @@ pub(crate) fn describe_error(
             t.invalid_title,
             format!("{}{message}", fill(t.field_prefix, &[field])),
         ),
+        AppError::InvalidFields(problems) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            t.invalid_title,
+            problems
+                .iter()
+                .map(|(field, message)| format!("{}{message}", fill(t.field_prefix, &[field])))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
         AppError::Conflict(message) => (StatusCode::CONFLICT, t.conflict_title, message),
         AppError::LoginFailed => (
             StatusCode::UNAUTHORIZED,

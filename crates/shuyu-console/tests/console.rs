@@ -308,7 +308,7 @@ async fn a_post_form_without_csrf_is_refused_403_and_audited() {
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
     assert_eq!(
         events_named(&t, "person.agreement_accept").await,
-        10,
+        13,
         "only the seeded ones"
     );
 

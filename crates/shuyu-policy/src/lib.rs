@@ -90,6 +90,26 @@ pub enum Action {
     AuditExport,
     /// See whether the chain is intact (no event content).
     AuditVerify,
+    /// Register a data resource in the catalog (CAT-1): source department staff for their own
+    /// organisation, or the data service agency acting for a source department.
+    ResourceRegister,
+    /// Draft a new version of a resource.
+    ResourceEdit,
+    /// Submit the pending draft for the authority's approval.
+    ResourceSubmit,
+    /// Approve or refuse a submitted version (the authority).
+    ResourceReview,
+    /// Read a resource with all its versions, drafts and review reasons (not public).
+    ResourceRead,
+    /// Browse the public catalog: approved resources' metadata, without signing in.
+    CatalogBrowse,
+    /// Move a national registration record (NAT-1).
+    RegistrationManage,
+    /// Raise a data quality issue on an approved resource or one of its fields (QLT-1).
+    QualityIssueRaise,
+    /// Answer a quality issue on one's own organisation's resource.
+    QualityIssueAnswer,
+    QualityIssueRead,
 }
 
 impl Action {
@@ -112,6 +132,16 @@ impl Action {
         Action::AuditSearch,
         Action::AuditExport,
         Action::AuditVerify,
+        Action::ResourceRegister,
+        Action::ResourceEdit,
+        Action::ResourceSubmit,
+        Action::ResourceReview,
+        Action::ResourceRead,
+        Action::CatalogBrowse,
+        Action::RegistrationManage,
+        Action::QualityIssueRaise,
+        Action::QualityIssueAnswer,
+        Action::QualityIssueRead,
     ];
 
     /// The name used in audit events (`org.create`).
@@ -135,6 +165,16 @@ impl Action {
             Action::AuditSearch => "audit.search",
             Action::AuditExport => "audit.export",
             Action::AuditVerify => "audit.verify",
+            Action::ResourceRegister => "resource.register",
+            Action::ResourceEdit => "resource.edit",
+            Action::ResourceSubmit => "resource.submit",
+            Action::ResourceReview => "resource.review",
+            Action::ResourceRead => "resource.read",
+            Action::CatalogBrowse => "catalog.browse",
+            Action::RegistrationManage => "registration.manage",
+            Action::QualityIssueRaise => "quality_issue.raise",
+            Action::QualityIssueAnswer => "quality_issue.answer",
+            Action::QualityIssueRead => "quality_issue.read",
         }
     }
 
@@ -182,6 +222,25 @@ pub enum Resource {
         role: Role,
     },
     AuditTrail,
+    /// The public catalog as a whole (its listing).
+    PublicCatalog,
+    /// A resource of the catalog, with the organisation that provides it; `public` once a version
+    /// is approved (only then is its metadata in the public catalog).
+    CatalogEntry {
+        provider: OrgId,
+        public: bool,
+    },
+    /// The national registration record of a resource; `authority_step` for the moves only the
+    /// authority records (start review, return, public notice, register).
+    Registration {
+        provider: OrgId,
+        authority_step: bool,
+    },
+    /// A data quality issue: the provider of the resource and the organisation that raised it.
+    QualityIssue {
+        provider: OrgId,
+        raised_by: OrgId,
+    },
 }
 
 /// The answer, with the reason for a refusal.
@@ -241,8 +300,9 @@ fn decide_unnamed(
 ) -> Decision {
     let actor = match principal {
         Principal::Anonymous => {
-            return match action {
-                Action::Login => Decision::Allow,
+            return match (action, resource) {
+                (Action::Login, _) => Decision::Allow,
+                (Action::CatalogBrowse, r) if is_public_catalog(r) => Decision::Allow,
                 _ => Decision::deny(
                     "not_signed_in",
                     "sign in first: this function is not public",
@@ -307,7 +367,20 @@ fn decide_unnamed(
     grant(actor, action, resource)
 }
 
+/// The public catalog and its approved entries: what anyone may browse.
+fn is_public_catalog(resource: &Resource) -> bool {
+    matches!(
+        resource,
+        Resource::PublicCatalog | Resource::CatalogEntry { public: true, .. }
+    )
+}
+
 /// The grants: which role may do what. Anything not listed is denied.
+///
+/// Catalog: a source department acts for its own organisation; the data service agency
+/// (公共数据服务机构) may act for any source department (QQ5: the agency is entrusted by source
+/// departments to register and maintain their resources; which department entrusted it is not
+/// modelled yet, so it may act for all).
 fn grant(actor: &Actor, action: Action, resource: &Resource) -> Decision {
     use Role::*;
     let role = actor.role;
@@ -347,6 +420,38 @@ fn grant(actor: &Actor, action: Action, resource: &Resource) -> Decision {
         (Action::AuditVerify, Resource::AuditTrail) => {
             matches!(role, Supervisor | Authority | Admin)
         }
+        (Action::ResourceRegister, Resource::Org { id }) => {
+            (role == SourceDepartment && *id == actor.org) || role == DataServiceAgency
+        }
+        (
+            Action::ResourceEdit | Action::ResourceSubmit,
+            Resource::CatalogEntry { provider, .. },
+        ) => acts_for(actor, *provider),
+        (Action::ResourceReview, Resource::CatalogEntry { .. }) => role == Authority,
+        (Action::ResourceRead, Resource::CatalogEntry { provider, .. }) => {
+            oversight || *provider == actor.org || role == DataServiceAgency
+        }
+        (Action::CatalogBrowse, r) => is_public_catalog(r),
+        (
+            Action::RegistrationManage,
+            Resource::Registration {
+                provider,
+                authority_step,
+            },
+        ) => role == Authority || (!*authority_step && acts_for(actor, *provider)),
+        (Action::QualityIssueRaise, Resource::CatalogEntry { public: true, .. }) => {
+            matches!(role, Operator | Merchant)
+        }
+        (Action::QualityIssueAnswer, Resource::QualityIssue { provider, .. }) => {
+            role == SourceDepartment && *provider == actor.org
+        }
+        (
+            Action::QualityIssueRead,
+            Resource::QualityIssue {
+                provider,
+                raised_by,
+            },
+        ) => role == Authority || *provider == actor.org || *raised_by == actor.org,
         _ => false,
     };
     if allowed {
@@ -360,6 +465,13 @@ fn grant(actor: &Actor, action: Action, resource: &Resource) -> Decision {
             ),
         )
     }
+}
+
+/// Whether the actor may act for the source department `provider`: its own staff, or the data
+/// service agency.
+fn acts_for(actor: &Actor, provider: OrgId) -> bool {
+    (actor.role == Role::SourceDepartment && provider == actor.org)
+        || actor.role == Role::DataServiceAgency
 }
 
 #[cfg(test)]

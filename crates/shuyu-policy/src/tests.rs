@@ -386,3 +386,119 @@ fn a_denial_names_the_refused_action() {
         "{got:?}"
     );
 }
+
+#[test]
+fn catalog_grants_table() {
+    use Action::*;
+    use Role::*;
+    let (own_org, other_org, _, _) = ids();
+    let entry = |provider, public| Resource::CatalogEntry { provider, public };
+    let registration = |provider, authority_step| Resource::Registration {
+        provider,
+        authority_step,
+    };
+    let issue = |provider, raised_by| Resource::QualityIssue {
+        provider,
+        raised_by,
+    };
+    let allowed = |role: Role, action, resource: &Resource| {
+        decide(
+            &Principal::Person(actor(role)),
+            action,
+            resource,
+            &profile(),
+        )
+        .is_allowed()
+    };
+    for &role in Role::ALL {
+        let oversight = matches!(role, Admin | Authority | Operator | Supervisor);
+        let agency = role == DataServiceAgency;
+        let source = role == SourceDepartment;
+        let cases: Vec<(Action, Resource, bool)> = vec![
+            (
+                ResourceRegister,
+                Resource::Org { id: own_org },
+                source || agency,
+            ),
+            (ResourceRegister, Resource::Org { id: other_org }, agency),
+            (ResourceEdit, entry(own_org, false), source || agency),
+            (ResourceEdit, entry(other_org, true), agency),
+            (ResourceSubmit, entry(own_org, false), source || agency),
+            (ResourceSubmit, entry(other_org, false), agency),
+            (ResourceReview, entry(other_org, false), role == Authority),
+            (ResourceRead, entry(own_org, false), true),
+            (ResourceRead, entry(other_org, false), oversight || agency),
+            (CatalogBrowse, Resource::PublicCatalog, true),
+            (CatalogBrowse, entry(other_org, true), true),
+            (CatalogBrowse, entry(other_org, false), false),
+            (
+                RegistrationManage,
+                registration(own_org, false),
+                source || agency || role == Authority,
+            ),
+            (
+                RegistrationManage,
+                registration(other_org, false),
+                agency || role == Authority,
+            ),
+            (
+                RegistrationManage,
+                registration(own_org, true),
+                role == Authority,
+            ),
+            (
+                QualityIssueRaise,
+                entry(other_org, true),
+                matches!(role, Operator | Merchant),
+            ),
+            (QualityIssueRaise, entry(other_org, false), false),
+            (QualityIssueAnswer, issue(own_org, other_org), source),
+            (QualityIssueAnswer, issue(other_org, own_org), false),
+            (QualityIssueRead, issue(own_org, other_org), true),
+            (QualityIssueRead, issue(other_org, own_org), true),
+            (
+                QualityIssueRead,
+                issue(other_org, other_org),
+                role == Authority,
+            ),
+        ];
+        for (action, resource, expected) in cases {
+            assert_eq!(
+                allowed(role, action, &resource),
+                expected,
+                "{role} {action} {resource:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_public_browses_approved_catalog_entries_only() {
+    let (_, other_org, _, _) = ids();
+    for &action in Action::ALL {
+        for (resource, public) in [
+            (Resource::PublicCatalog, true),
+            (
+                Resource::CatalogEntry {
+                    provider: other_org,
+                    public: true,
+                },
+                true,
+            ),
+            (
+                Resource::CatalogEntry {
+                    provider: other_org,
+                    public: false,
+                },
+                false,
+            ),
+        ] {
+            let got = decide(&Principal::Anonymous, action, &resource, &profile());
+            assert_eq!(
+                got.is_allowed(),
+                action == Action::Login || (action == Action::CatalogBrowse && public),
+                "{action} {resource:?}"
+            );
+        }
+    }
+}

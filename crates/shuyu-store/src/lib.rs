@@ -21,6 +21,7 @@
 )]
 
 mod audit;
+mod catalog;
 mod error;
 mod orgs;
 mod people;
@@ -41,6 +42,9 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditFilter, AuditRow, VerifyOutcome};
+pub use catalog::{
+    CatalogEntryRow, CatalogSearch, StoredRegistration, StoredResource, StoredVersion,
+};
 pub use error::StoreError;
 pub use sso::PendingSsoLogin;
 pub use tx::Tx;

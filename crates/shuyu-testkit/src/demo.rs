@@ -1,5 +1,11 @@
 //! The demo city: one organisation of every type and one account for every role, seeded through the
 //! app's use cases as the command line. `shuyu demo` prints these logins; tests sign in with them.
+//! The catalog is then seeded by the demo's own people (see [`catalog`]): four approved resources
+//! from `shuyu-synth`'s datasets, one left as a draft and one refused.
+
+mod catalog;
+
+pub use catalog::person_ctx;
 
 use shuyu_app::{App, AppError, Ctx, NewOrg, NewPerson};
 use shuyu_core::{CreditCode, RequestId, Role};
@@ -20,6 +26,9 @@ const PEOPLE: &[(&str, &str, Role, usize)] = &[
     ("merchant", "数据商 陈晨", Role::Merchant, 7),
     ("consumer", "使用单位 林芳", Role::Consumer, 8),
     ("supervisor", "网信办 黄磊", Role::Supervisor, 9),
+    ("source2", "人社局 钱涛", Role::SourceDepartment, 4),
+    ("source3", "卫健委 冯雪", Role::SourceDepartment, 10),
+    ("source4", "交通局 蒋华", Role::SourceDepartment, 11),
 ];
 
 /// (name, type, first 17 characters of the credit code)
@@ -54,6 +63,12 @@ const ORGS: &[(&str, &str, &str)] = &[
         "supervisor",
         "11640500MB0000009",
     ),
+    (
+        "示范市卫生健康委员会",
+        "source_department",
+        "11640500MB0000010",
+    ),
+    ("示范市交通运输局", "source_department", "11640500MB0000011"),
 ];
 
 #[derive(Debug, Clone)]
@@ -102,6 +117,7 @@ pub async fn seed(app: &App) -> Result<DemoLogins, AppError> {
         org_names.push(org.name.to_string());
     }
     let mut logins = Vec::new();
+    let mut people = Vec::new();
     for (username, display, role, org_index) in PEOPLE {
         let input = NewPerson {
             org: org_ids[*org_index],
@@ -114,6 +130,7 @@ pub async fn seed(app: &App) -> Result<DemoLogins, AppError> {
         };
         let (person, totp) = app.create_person(&ctx, input).await?;
         app.seed_agreement(&ctx, person.id).await?;
+        people.push(person);
         logins.push(DemoLogin {
             username: (*username).into(),
             display_name: (*display).into(),
@@ -144,6 +161,7 @@ pub async fn seed(app: &App) -> Result<DemoLogins, AppError> {
         org_name: org_names[7].clone(),
         totp: None,
     });
+    catalog::seed(app, &people).await?;
     Ok(DemoLogins(logins))
 }
 

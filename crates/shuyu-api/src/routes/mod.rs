@@ -3,10 +3,12 @@
 
 mod audit;
 mod auth;
+mod catalog;
 mod health;
 mod orgs;
 mod people;
 mod profile;
+mod resources;
 mod tokens;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -26,4 +28,6 @@ pub(crate) fn router() -> OpenApiRouter<ApiState> {
         .merge(people::router())
         .merge(tokens::router())
         .merge(audit::router())
+        .merge(catalog::router())
+        .merge(resources::router())
 }
