@@ -25,7 +25,7 @@ mod wire;
 pub use caller::{Caller, SESSION_COOKIE, cookie, session_cookie};
 pub use middleware::{RequestMeta, install_metrics, request_meta, security_headers};
 pub use problem::Problem;
-pub use routes::{audit_csv_header, audit_csv_line, audit_jsonl_line};
+pub use routes::{PARQUET, audit_csv_header, audit_csv_line, audit_jsonl_line};
 pub use state::{ApiState, WebSettings};
 pub use wire::AuditEventOut;
 

@@ -199,6 +199,12 @@ impl From<AppError> for Problem {
                 "this account is disabled; ask an administrator",
             ),
             AppError::Sso(refusal) => sso_problem(&refusal),
+            AppError::Unavailable(message) => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Not available in this deployment",
+                message,
+            ),
             AppError::Internal(message) => {
                 tracing::error!(error = %message, "internal error");
                 Problem::internal()

@@ -13,6 +13,8 @@ pub struct WebSettings {
     pub secure_cookies: bool,
     /// Largest accepted request body in bytes.
     pub body_limit: usize,
+    /// Largest accepted dataset upload in bytes (`[storage] max_upload_mib`).
+    pub upload_limit: u64,
 }
 
 impl Default for WebSettings {
@@ -20,6 +22,7 @@ impl Default for WebSettings {
         Self {
             secure_cookies: true,
             body_limit: 64 * 1024,
+            upload_limit: 256 * 1024 * 1024,
         }
     }
 }

@@ -217,6 +217,16 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/api/v1/resources/{id}/issues/{issue}/answer",
         Who::Roles(&[Role::SourceDepartment]),
     ),
+    (
+        "GET",
+        "/api/v1/resources/{id}/datasets",
+        Who::Roles(PROVIDER_AND_AUTHORITY),
+    ),
+    (
+        "POST",
+        "/api/v1/resources/{id}/datasets",
+        Who::Roles(PROVIDER),
+    ),
     // Last: it ends the session.
     ("POST", "/api/v1/auth/logout", Who::SignedIn),
 ];

@@ -144,14 +144,14 @@ pub(crate) fn catalog_error(err: CatalogError) -> AppError {
     }
 }
 
-fn person_actor(ctx: &Ctx) -> Option<&Actor> {
+pub(crate) fn person_actor(ctx: &Ctx) -> Option<&Actor> {
     match &ctx.principal {
         Principal::Person(actor) => Some(actor),
         Principal::Anonymous | Principal::System => None,
     }
 }
 
-fn entry(resource: &CatalogResource) -> Resource {
+pub(crate) fn entry(resource: &CatalogResource) -> Resource {
     Resource::CatalogEntry {
         provider: resource.provider(),
         public: resource.current().is_some(),
@@ -781,7 +781,7 @@ impl App {
             .unwrap_or_default())
     }
 
-    async fn load_resource(&self, id: ResourceId) -> Result<CatalogResource, AppError> {
+    pub(crate) async fn load_resource(&self, id: ResourceId) -> Result<CatalogResource, AppError> {
         let stored = self.store.resource(id).await?.ok_or(NOT_FOUND)?;
         self.rebuild(stored)
     }

@@ -39,6 +39,10 @@ pub enum AppError {
     /// A single sign-on was refused (see [`SsoRefusal`]).
     #[error("{0}")]
     Sso(SsoRefusal),
+    /// A function the deployment is not set up for (e.g. no master key): the text says what to
+    /// configure, never a secret.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error")]
     Internal(String),
 }

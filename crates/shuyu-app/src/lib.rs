@@ -21,6 +21,7 @@
 mod audit;
 mod auth;
 mod catalog;
+mod datasets;
 mod error;
 mod orgs;
 mod people;
@@ -44,9 +45,11 @@ pub use catalog::{
     CatalogQuery, NewResource, PublicEntry, QualityIssues, RegistrationInput, RegistrationStep,
     ResourceView,
 };
+pub use datasets::{DataStore, DatasetView, FieldQuality, ImportSource, ProgressFn, Rotation};
 pub use error::AppError;
 pub use orgs::NewOrg;
 pub use people::{NewPerson, PersonView};
+pub use shuyu_engine::{ImportOptions, KeyRing, MASTER_KEY_ENV, Progress};
 pub use sso::{
     IdentityProvider, LoginSecrets, ProviderError, ProviderFuture, SSO_LOGIN_SECONDS, SsoCallback,
     SsoLogin, SsoRefusal, SsoSettings, SsoStart, VerifiedIdentity,
@@ -110,6 +113,8 @@ pub struct App {
     rng: Arc<Mutex<StdRng>>,
     /// Single sign-on through the unified identity system, when configured.
     sso: Option<Arc<SsoSettings>>,
+    /// Dataset objects and their keys, when configured.
+    data: Option<Arc<DataStore>>,
 }
 
 impl App {
@@ -127,6 +132,7 @@ impl App {
             clock,
             rng: Arc::new(Mutex::new(rng)),
             sso: None,
+            data: None,
         }
     }
 

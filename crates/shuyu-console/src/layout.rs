@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, html};
 use shuyu_api::ApiState;
 use shuyu_app::{AppError, Ctx, SessionView, SsoRefusal};
-use shuyu_core::{Role, Timestamp};
+use shuyu_core::{OrgId, Role, Timestamp};
 use shuyu_policy::{Action, Resource};
 use shuyu_profile::Validity;
 
@@ -25,6 +25,8 @@ pub(crate) enum Section {
     Personnel,
     Audit,
     Profile,
+    Catalog,
+    Resources,
 }
 
 #[derive(Debug, Clone)]
@@ -113,6 +115,18 @@ impl Chrome {
                 href: "/personnel",
                 label: t.nav_personnel,
                 section: Section::Personnel,
+            });
+        }
+        nav.push(NavItem {
+            href: "/catalog",
+            label: t.nav_catalog,
+            section: Section::Catalog,
+        });
+        if manages_resources(&ctx.principal, person.org, state) {
+            nav.push(NavItem {
+                href: "/resources",
+                label: t.nav_resources,
+                section: Section::Resources,
             });
         }
         if may(Action::AuditSearch, &Resource::AuditTrail) {
@@ -280,6 +294,37 @@ impl Chrome {
     }
 }
 
+/// Whether the managed side of the catalog has something for this person: they may register
+/// resources for their organisation, review resources, or read other organisations' resources.
+/// Asked of the policy, only to decide whether to show the link; `/resources` asks again.
+pub(crate) fn manages_resources(
+    principal: &shuyu_policy::Principal,
+    own_org: OrgId,
+    state: &ApiState,
+) -> bool {
+    let profile = state.app.profile();
+    let may = |action: Action, resource: &Resource| {
+        shuyu_policy::decide(principal, action, resource, profile).is_allowed()
+    };
+    // An organisation id that is nobody's: "a resource of another organisation".
+    let elsewhere = OrgId::from_uuid(uuid::Uuid::nil());
+    may(Action::ResourceRegister, &Resource::Org { id: own_org })
+        || may(
+            Action::ResourceReview,
+            &Resource::CatalogEntry {
+                provider: elsewhere,
+                public: false,
+            },
+        )
+        || may(
+            Action::ResourceRead,
+            &Resource::CatalogEntry {
+                provider: elsewhere,
+                public: false,
+            },
+        )
+}
+
 /// Status, title and sentence for an error shown inline in a form or on an error page.
 pub(crate) fn describe_error(
     lang: Lang,
@@ -366,6 +411,7 @@ pub(crate) fn describe_error(
             };
             (status, t.sso_failed_title, text)
         }
+        AppError::Unavailable(message) => (StatusCode::SERVICE_UNAVAILABLE, t.error_title, message),
         AppError::Internal(message) => {
             tracing::error!(request_id, error = %message, "internal error behind a console page");
             (
@@ -461,6 +507,28 @@ pub(crate) fn public_page(
     request_id: &str,
     body: Markup,
 ) -> Markup {
+    public_frame(lang, title, switch, request_id, body, true)
+}
+
+/// A wide page for visitors who are not signed in (the public catalog's tables).
+pub(crate) fn public_wide_page(
+    lang: Lang,
+    title: &str,
+    switch: Option<Markup>,
+    request_id: &str,
+    body: Markup,
+) -> Markup {
+    public_frame(lang, title, switch, request_id, body, false)
+}
+
+fn public_frame(
+    lang: Lang,
+    title: &str,
+    switch: Option<Markup>,
+    request_id: &str,
+    body: Markup,
+    narrow: bool,
+) -> Markup {
     let t = lang.texts();
     let content = html! {
         header.topbar {
@@ -470,7 +538,7 @@ pub(crate) fn public_page(
                 div.tools { @if let Some(s) = switch { (s) } }
             }
         }
-        main.content.narrow { (body) }
+        main.content.narrow[narrow] { (body) }
         (footer(lang, request_id))
     };
     document(lang, title, content)

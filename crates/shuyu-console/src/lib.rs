@@ -2,7 +2,7 @@
 //! one vendored stylesheet, no JavaScript and no front-end build step.
 //!
 //! The console owns every path the API does not (`/`, `/login`, `/logout`, `/lang`, `/sso/…`, `/me…`,
-//! `/personnel…`, `/audit…`, `/profile`, `/assets/…`); the binary merges [`router`] with
+//! `/personnel…`, `/audit…`, `/profile`, `/catalog…`, `/resources…`, `/assets/…`); the binary merges [`router`] with
 //! `shuyu_api::router`, which owns `/api/*`, `/healthz`, `/readyz`, `/metrics` and the 404 fallback
 //! (so this router has none: axum refuses to merge two fallbacks).
 //!
@@ -69,6 +69,31 @@ pub fn router(state: ApiState) -> Router {
         .route("/audit/export", get(pages::audit::export))
         .route("/audit/verify", get(pages::audit::verify))
         .route("/profile", get(pages::profile::page))
+        .route("/catalog", get(pages::catalog::list))
+        .route("/catalog/{id}", get(pages::catalog::entry))
+        .route("/catalog/{id}/issues", post(pages::catalog::raise))
+        .route("/resources", get(pages::resources::list))
+        .route("/resources/{id}", get(pages::resources::detail))
+        .route("/resources/{id}/submit", post(pages::resources::submit))
+        .route("/resources/{id}/approve", post(pages::resources::approve))
+        .route("/resources/{id}/refuse", post(pages::resources::refuse))
+        .route(
+            "/resources/{id}/registration",
+            post(pages::resources::registration),
+        )
+        .route(
+            "/resources/{id}/registration.json",
+            get(pages::resources::package_json),
+        )
+        .route(
+            "/resources/{id}/registration.md",
+            get(pages::resources::package_markdown),
+        )
+        .route("/resources/{id}/issues", post(pages::resources::raise))
+        .route(
+            "/resources/{id}/issues/{issue}/answer",
+            post(pages::resources::answer),
+        )
         .route("/assets/shuyu.css", get(assets::stylesheet))
         .route("/assets/favicon.svg", get(assets::favicon))
         .layer(from_fn_with_state(state.clone(), around))

@@ -198,6 +198,12 @@ fn page_of(path: &str) -> String {
     } else if let Some(rest) = path.strip_prefix("/personnel/") {
         let id = rest.split('/').next().unwrap_or_default();
         format!("/personnel/{id}")
+    } else if let Some(rest) = path.strip_prefix("/resources/") {
+        let id = rest.split('/').next().unwrap_or_default();
+        format!("/resources/{id}")
+    } else if let Some(rest) = path.strip_prefix("/catalog/") {
+        let id = rest.split('/').next().unwrap_or_default();
+        format!("/catalog/{id}")
     } else {
         "/".to_owned()
     }
@@ -372,6 +378,8 @@ mod tests {
     fn forms_posted_from_subpages_return_to_their_page() {
         assert_eq!(page_of("/me/tokens/abc/revoke"), "/me");
         assert_eq!(page_of("/personnel/abc/verify"), "/personnel/abc");
+        assert_eq!(page_of("/resources/abc/approve"), "/resources/abc");
+        assert_eq!(page_of("/catalog/abc/issues"), "/catalog/abc");
         assert_eq!(page_of("/logout"), "/");
     }
 }

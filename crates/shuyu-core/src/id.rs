@@ -95,6 +95,10 @@ typed_id!(
     QualityIssueId, "quality issue"
 );
 typed_id!(
+    /// One dataset version: data hooked (挂接) to an approved resource version.
+    DatasetId, "dataset version"
+);
+typed_id!(
     /// One HTTP request or CLI invocation; ties log lines and audit events together.
     RequestId, "request"
 );

@@ -20,7 +20,8 @@ mod time;
 
 pub use credit_code::{CreditCode, CreditCodeError};
 pub use id::{
-    IdError, OrgId, PersonId, QualityIssueId, RequestId, ResourceId, ResourceVersionId, TokenId,
+    DatasetId, IdError, OrgId, PersonId, QualityIssueId, RequestId, ResourceId, ResourceVersionId,
+    TokenId,
 };
 pub use role::{OrgType, Role, RoleError};
 pub use text::{Name, TextError, Username};

@@ -25,6 +25,7 @@
 pub mod decode;
 pub mod import;
 pub mod keys;
+pub mod spool;
 pub mod store;
 
 pub use decode::SourceEncoding;
@@ -33,4 +34,5 @@ pub use import::{
     arrow_schema, import_csv, import_parquet, publish,
 };
 pub use keys::{KeyError, KeyRing, MASTER_KEY_ENV};
+pub use spool::{SpoolReader, SpoolWriter, Spooled};
 pub use store::{EncryptedStore, EncryptedStoreError, KeyResolver, PrefixKeys};

@@ -110,6 +110,14 @@ pub enum Action {
     /// Answer a quality issue on one's own organisation's resource.
     QualityIssueAnswer,
     QualityIssueRead,
+    /// Import a dataset version (data hooked to an approved resource version): the provider's
+    /// source department, or the data service agency acting for it (QQ5).
+    DatasetImport,
+    /// List a resource's dataset versions with their quality profiles (aggregates only): the
+    /// provider's source department, the agency and the authority.
+    DatasetRead,
+    /// Re-wrap every data key under a new master key: the command line on the server only.
+    MasterKeyRotate,
 }
 
 impl Action {
@@ -142,6 +150,9 @@ impl Action {
         Action::QualityIssueRaise,
         Action::QualityIssueAnswer,
         Action::QualityIssueRead,
+        Action::DatasetImport,
+        Action::DatasetRead,
+        Action::MasterKeyRotate,
     ];
 
     /// The name used in audit events (`org.create`).
@@ -175,13 +186,19 @@ impl Action {
             Action::QualityIssueRaise => "quality_issue.raise",
             Action::QualityIssueAnswer => "quality_issue.answer",
             Action::QualityIssueRead => "quality_issue.read",
+            Action::DatasetImport => "dataset.import",
+            Action::DatasetRead => "dataset.read",
+            Action::MasterKeyRotate => "key.rotate",
         }
     }
 
     /// Functions that show or move data about people or public data. Only cleared personnel
     /// (real-name verified, current confidentiality agreement accepted) may open them (PART-3).
     pub const fn is_data_bearing(self) -> bool {
-        matches!(self, Action::AuditSearch | Action::AuditExport)
+        matches!(
+            self,
+            Action::AuditSearch | Action::AuditExport | Action::DatasetImport
+        )
     }
 
     /// Functions a machine token must never perform: they manage credentials or the person itself.
@@ -321,6 +338,8 @@ fn decide_unnamed(
                 | Action::PersonLinkSso
                 | Action::AuditVerify
                 | Action::AuditExport
+                | Action::MasterKeyRotate
+                | Action::DatasetRead
                 | Action::ProfileRead => Decision::Allow,
                 _ => Decision::deny(
                     "forbidden",
@@ -452,6 +471,12 @@ fn grant(actor: &Actor, action: Action, resource: &Resource) -> Decision {
                 raised_by,
             },
         ) => role == Authority || *provider == actor.org || *raised_by == actor.org,
+        (Action::DatasetImport, Resource::CatalogEntry { provider, .. }) => {
+            acts_for(actor, *provider)
+        }
+        (Action::DatasetRead, Resource::CatalogEntry { provider, .. }) => {
+            role == Authority || acts_for(actor, *provider)
+        }
         _ => false,
     };
     if allowed {

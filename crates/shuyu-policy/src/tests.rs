@@ -341,6 +341,7 @@ fn the_command_line_administers_accounts_but_never_searches_the_trail_or_mints_t
         Action::TokenCreate,
         Action::SelfManage,
         Action::Login,
+        Action::DatasetImport,
     ] {
         assert!(
             !decide(
@@ -359,6 +360,8 @@ fn the_command_line_administers_accounts_but_never_searches_the_trail_or_mints_t
         Action::PersonLinkSso,
         Action::AuditVerify,
         Action::AuditExport,
+        Action::MasterKeyRotate,
+        Action::DatasetRead,
     ] {
         assert!(
             decide(&Principal::System, action, &Resource::Platform, &profile()).is_allowed(),
@@ -461,6 +464,19 @@ fn catalog_grants_table() {
                 issue(other_org, other_org),
                 role == Authority,
             ),
+            (DatasetImport, entry(own_org, true), source || agency),
+            (DatasetImport, entry(other_org, true), agency),
+            (
+                DatasetRead,
+                entry(own_org, true),
+                source || agency || role == Authority,
+            ),
+            (
+                DatasetRead,
+                entry(other_org, true),
+                agency || role == Authority,
+            ),
+            (MasterKeyRotate, Resource::Platform, false),
         ];
         for (action, resource, expected) in cases {
             assert_eq!(

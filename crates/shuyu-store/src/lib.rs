@@ -22,6 +22,7 @@
 
 mod audit;
 mod catalog;
+mod datasets;
 mod error;
 mod orgs;
 mod people;
@@ -45,6 +46,7 @@ pub use audit::{AuditFilter, AuditRow, VerifyOutcome};
 pub use catalog::{
     CatalogEntryRow, CatalogSearch, StoredRegistration, StoredResource, StoredVersion,
 };
+pub use datasets::StoredDataset;
 pub use error::StoreError;
 pub use sso::PendingSsoLogin;
 pub use tx::Tx;

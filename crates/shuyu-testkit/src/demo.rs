@@ -4,6 +4,7 @@
 //! from `shuyu-synth`'s datasets, one left as a draft and one refused.
 
 mod catalog;
+pub mod data;
 
 pub use catalog::person_ctx;
 

@@ -22,7 +22,7 @@ use axum::Router;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use shuyu_api::{ApiState, WebSettings};
-use shuyu_app::{App, Clock, Settings};
+use shuyu_app::{App, Clock, DataStore, KeyRing, Settings};
 use shuyu_audit::AuditSigner;
 use shuyu_core::Timestamp;
 use shuyu_profile::Profile;
@@ -63,6 +63,16 @@ pub fn default_profile() -> Profile {
     Profile::builtin(Profile::DEFAULT).expect("built-in profile")
 }
 
+/// The tests' master key (32 hex digits); never use it anywhere else.
+pub const TEST_MASTER_KEY: &str = "00112233445566778899aabbccddeeff";
+
+/// The data store of a test app: objects under `dir` (a temporary directory), data keys wrapped
+/// by `master_key` (`None`: no master key is configured).
+pub fn test_data_store(dir: &std::path::Path, master_key: Option<&str>) -> DataStore {
+    let ring = master_key.map(|k| KeyRing::from_config(Some(k), None).expect("test master key"));
+    DataStore::open(dir, ring, [3; 32]).expect("data store")
+}
+
 /// An app with the demo city on a throw-away database.
 pub struct TestApp {
     pub app: App,
@@ -71,6 +81,8 @@ pub struct TestApp {
     pub logins: demo::DemoLogins,
     pub signer: AuditSigner,
     pub db: TestDb,
+    /// The data directory: dataset objects (encrypted) and upload spools.
+    pub data_dir: tempfile::TempDir,
 }
 
 impl TestApp {
@@ -86,13 +98,15 @@ impl TestApp {
             .expect("open store");
         store.migrate().await.expect("migrate");
         let clock = ManualClock::at(test_now());
+        let data_dir = tempfile::tempdir().expect("data directory");
         let app = App::new(
             store,
             profile,
             Settings::default(),
             Arc::new(clock.clone()),
             StdRng::seed_from_u64(11),
-        );
+        )
+        .with_data(test_data_store(data_dir.path(), Some(TEST_MASTER_KEY)));
         let logins = demo::seed(&app).await.expect("seed demo city");
         let state = ApiState {
             app: app.clone(),
@@ -110,6 +124,7 @@ impl TestApp {
             logins,
             signer,
             db,
+            data_dir,
         }
     }
 

@@ -10,15 +10,15 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use futures_util::StreamExt;
 use shuyu_api::{ApiState, WebSettings};
-use shuyu_app::{App, AuditQuery, Ctx, NewOrg, NewPerson};
+use shuyu_app::{App, AuditQuery, Ctx, ImportSource, NewOrg, NewPerson};
 use shuyu_audit::AuditSigner;
-use shuyu_core::{OrgId, RequestId};
+use shuyu_core::{OrgId, RequestId, ResourceId};
 use shuyu_profile::Profile;
 use shuyu_store::VerifyOutcome;
 
-use crate::config::{Config, Overrides};
-use crate::runtime::{SystemClock, load_profile, open_app, os_rng};
-use crate::{AuditCmd, Command, DemoCmd, OrgCmd, ProfileCmd, UserCmd};
+use crate::config::{Config, MasterKeyText, Overrides};
+use crate::runtime::{SystemClock, demo_master_key, load_profile, open_app, os_rng};
+use crate::{AuditCmd, Command, DataCmd, DemoCmd, OrgCmd, ProfileCmd, UserCmd};
 
 pub async fn run(
     command: Command,
@@ -41,6 +41,11 @@ pub async fn run(
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve => {
+            if config.master_key.is_none() {
+                tracing::warn!(
+                    "no master key is configured (`master_key` or SHUYU_MASTER_KEY): the server runs, but dataset imports answer 503 until one is set"
+                );
+            }
             let (app, signer) = open_app(&config).await?;
             serve(app, signer, &config).await?;
             Ok(ExitCode::SUCCESS)
@@ -58,16 +63,35 @@ pub async fn run(
             println!("{}", secret.code_at(unix)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { action: None, .. } => {
+        Command::Demo {
+            action: None, rows, ..
+        } => {
             // The demo serves plain HTTP on loopback, where Secure cookies are not sent back by every
             // browser; a real deployment keeps them (and puts TLS in front).
             config.security.secure_cookies = false;
+            let generated = if config.master_key.is_none() {
+                let path = config.demo_master_key_file();
+                let (key, created) = demo_master_key(&path)?;
+                config.master_key = Some(MasterKeyText(key));
+                Some((path, created))
+            } else {
+                None
+            };
             let (app, signer) = open_app(&config).await?;
             let logins = shuyu_testkit::demo::seed(&app).await?;
+            if let Some((path, created)) = generated {
+                println!(
+                    "{} the demo's master key {} (0600). A real deployment sets SHUYU_MASTER_KEY instead: a key beside the data does not protect it.",
+                    if created { "generated" } else { "using" },
+                    path.display()
+                );
+            }
+            seed_demo_data(&app, rows).await?;
             print_demo(&app, &config, &logins);
             serve(app, signer, &config).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Data { action } => data(&config, action).await,
         Command::Audit {
             action: AuditCmd::Verify,
         } => {
@@ -340,6 +364,158 @@ fn print_profile(profile: &Profile) {
     }
 }
 
+fn bar(len: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = if len > 0 {
+        indicatif::ProgressBar::new(len)
+    } else {
+        indicatif::ProgressBar::new_spinner()
+    };
+    let template = if len > 0 {
+        "{prefix} [{bar:30}] {bytes}/{total_bytes} {msg} ({eta})"
+    } else {
+        "{prefix} {spinner} {msg}"
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix(what.to_owned());
+    bar
+}
+
+/// Imports the four synthetic datasets as their source departments (skipping those done before).
+async fn seed_demo_data(app: &App, rows: u64) -> anyhow::Result<()> {
+    let spinner = bar(0, "demo data");
+    let shown = spinner.clone();
+    let done = shuyu_testkit::demo::data::seed_datasets(app, rows, move |title, n| {
+        shown.set_message(format!("{title}: {n} rows"));
+        shown.tick();
+    })
+    .await?;
+    spinner.finish_and_clear();
+    for view in &done {
+        println!(
+            "imported {} rows into resource {} (dataset version {})",
+            view.rows, view.resource, view.number
+        );
+    }
+    Ok(())
+}
+
+async fn data(config: &Config, action: DataCmd) -> anyhow::Result<ExitCode> {
+    let (app, _) = open_app(config).await?;
+    match action {
+        DataCmd::Import {
+            resource,
+            as_user,
+            file,
+        } => {
+            let resource: ResourceId = resource.parse()?;
+            let random: [u8; 10] = rand::RngExt::random(&mut os_rng());
+            let ctx = app
+                .cli_ctx_as(RequestId::mint(app.now(), random), &as_user)
+                .await?;
+            let mut handle = std::fs::File::open(&file)
+                .with_context(|| format!("cannot open {}", file.display()))?;
+            let len = handle.metadata().map(|m| m.len()).unwrap_or(0);
+            let mut magic = [0_u8; 4];
+            let is_parquet =
+                std::io::Read::read_exact(&mut handle, &mut magic).is_ok() && &magic == b"PAR1";
+            std::io::Seek::rewind(&mut handle)?;
+            let progress = bar(if is_parquet { 0 } else { len }, "import");
+            let shown = progress.clone();
+            let source = if is_parquet {
+                ImportSource::ParquetFile(handle)
+            } else {
+                ImportSource::Csv(Box::new(std::io::BufReader::new(handle)))
+            };
+            let result = app
+                .import_dataset(
+                    &ctx,
+                    resource,
+                    source,
+                    Box::new(move |p| {
+                        if p.input_bytes > 0 {
+                            shown.set_position(p.input_bytes);
+                        }
+                        shown.set_message(format!("{} rows", p.rows));
+                        shown.tick();
+                    }),
+                )
+                .await;
+            progress.finish_and_clear();
+            let view = result?;
+            println!(
+                "imported dataset version {} of resource {}: {} rows, {} input bytes{} (id {})",
+                view.number,
+                view.resource,
+                view.rows,
+                view.input_bytes,
+                view.encoding
+                    .as_deref()
+                    .map(|e| format!(", {e}"))
+                    .unwrap_or_default(),
+                view.id
+            );
+            print_quality(&view);
+        }
+        DataCmd::List { resource } => {
+            let resource: ResourceId = resource.parse()?;
+            let all = app.datasets(&system_ctx(&app), resource).await?;
+            if all.is_empty() {
+                println!("no dataset version yet");
+            }
+            for view in &all {
+                println!(
+                    "version {} ({}): {} rows, resource version {}, imported {} — SM3 {}",
+                    view.number,
+                    view.id,
+                    view.rows,
+                    view.resource_number,
+                    view.created_at,
+                    view.sm3
+                );
+                print_quality(view);
+            }
+        }
+        DataCmd::RotateKey { new_key_file } => {
+            let text = std::fs::read_to_string(&new_key_file)
+                .with_context(|| format!("cannot read {}", new_key_file.display()))?;
+            let new = shuyu_app::KeyRing::from_config(Some(&text), None)
+                .with_context(|| format!("{} holds no valid master key", new_key_file.display()))?;
+            let rotation = app.rotate_master_key(&system_ctx(&app), new).await?;
+            println!(
+                "re-wrapped {} data keys from master key {} to {}; no data file was rewritten. Restart the server with the new key (SHUYU_MASTER_KEY).",
+                rotation.rewrapped, rotation.from_key, rotation.to_key
+            );
+        }
+        DataCmd::Verify => {
+            let checked = app.verify_datasets(&system_ctx(&app)).await?;
+            println!(
+                "{} dataset files read with the configured master key; every digest matches",
+                checked.len()
+            );
+        }
+    }
+    app.store().close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_quality(view: &shuyu_app::DatasetView) {
+    for q in &view.quality {
+        let p = &q.profile;
+        println!(
+            "  {:<24} null {:>6.2}%  distinct {:>10}{}{}",
+            q.field,
+            p.null_rate * 100.0,
+            p.distinct,
+            if p.distinct_is_estimate { "~" } else { " " },
+            p.validity_rate
+                .map(|v| format!("  valid {:>6.2}%", v * 100.0))
+                .unwrap_or_default()
+        );
+    }
+}
+
 fn print_demo(app: &App, config: &Config, logins: &shuyu_testkit::demo::DemoLogins) {
     let addr = &config.listen;
     println!();
@@ -439,6 +615,7 @@ async fn serve(app: App, signer: AuditSigner, config: &Config) -> anyhow::Result
         web: Arc::new(WebSettings {
             secure_cookies: config.security.secure_cookies,
             body_limit: config.security.body_limit_kib * 1024,
+            upload_limit: config.storage.max_upload_mib * 1024 * 1024,
         }),
         metrics: shuyu_api::install_metrics(),
     };

@@ -28,6 +28,45 @@ pub struct Config {
     pub audit: Audit,
     /// Single sign-on through the unified identity system (OpenID Connect); absent: off.
     pub oidc: Option<Oidc>,
+    /// The master key wrapping every dataset's data key: 32 hex digits or base64 of 16 bytes.
+    /// Better given as the `SHUYU_MASTER_KEY` environment variable than written in the file (a key
+    /// kept beside the data defeats its encryption). Absent: the server runs, but dataset imports
+    /// answer 503 naming this key.
+    pub master_key: Option<MasterKeyText>,
+    pub storage: Storage,
+}
+
+/// The master key's text; `Debug` and serialization never show it.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct MasterKeyText(pub String);
+
+impl std::fmt::Debug for MasterKeyText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKeyText(..)")
+    }
+}
+
+impl Serialize for MasterKeyText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_none()
+    }
+}
+
+/// `[storage]`: dataset files.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Storage {
+    /// Largest accepted dataset upload through the API, in MiB (413 beyond it).
+    pub max_upload_mib: u64,
+}
+
+impl Default for Storage {
+    fn default() -> Self {
+        Self {
+            max_upload_mib: 1024,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -189,6 +228,8 @@ impl Default for Config {
             personnel: Personnel::default(),
             audit: Audit::default(),
             oidc: None,
+            master_key: None,
+            storage: Storage::default(),
         }
     }
 }
@@ -257,11 +298,18 @@ impl Config {
         // SHUYU_REQUIRE_OIDC) belong to the test suite, not to the server.
         figment = figment.merge(Env::prefixed("SHUYU_").split("__").filter(|key| {
             let key = key.as_str().to_ascii_lowercase();
-            !key.starts_with("test_") && !key.starts_with("require_")
+            // The master key is read as text below: figment would parse an all-digit key as a number.
+            !key.starts_with("test_") && !key.starts_with("require_") && key != "master_key"
         }));
         let mut config: Config = figment
             .extract()
             .map_err(|e| anyhow::anyhow!(describe(&e)))?;
+        if let Some(v) = std::env::var(shuyu_app::MASTER_KEY_ENV)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+        {
+            config.master_key = Some(MasterKeyText(v));
+        }
         if let Some(v) = &overrides.data_dir {
             config.data_dir = v.clone();
         }
@@ -337,6 +385,16 @@ impl Config {
         if let Some(oidc) = &self.oidc {
             oidc.validate()?;
         }
+        if !(1..=1024 * 1024).contains(&self.storage.max_upload_mib) {
+            return bad("storage.max_upload_mib", "must be 1 to 1048576 MiB");
+        }
+        if let Some(key) = &self.master_key
+            && let Err(e) = shuyu_app::KeyRing::from_config(Some(&key.0), None)
+        {
+            return Err(anyhow::anyhow!(
+                "invalid configuration: `master_key` (or SHUYU_MASTER_KEY): {e}"
+            ));
+        }
         Ok(())
     }
 
@@ -349,6 +407,11 @@ impl Config {
         } else {
             self.database_url.clone()
         }
+    }
+
+    /// Where `shuyu demo` keeps the master key it generates when none is configured.
+    pub fn demo_master_key_file(&self) -> PathBuf {
+        self.data_dir.join("keys").join("master.key")
     }
 
     pub fn signing_key_file(&self) -> PathBuf {
@@ -444,6 +507,26 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("security.session_idle_minutes"), "{err}");
+    }
+
+    #[test]
+    fn the_master_key_is_checked_and_never_shown() {
+        let c = load_text("master_key = \"00112233445566778899aabbccddeeff\"\n").unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("00112233"), "{shown}");
+        assert!(c.master_key.is_some());
+        let err = load_text("master_key = \"not a key\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`master_key`") && err.contains("SHUYU_MASTER_KEY"),
+            "{err}"
+        );
+        let err = load_text("[storage]\nmax_upload_mib = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("storage.max_upload_mib"), "{err}");
+        assert_eq!(load_text("").unwrap().storage.max_upload_mib, 1024);
     }
 
     #[test]

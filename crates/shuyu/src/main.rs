@@ -49,8 +49,16 @@ enum Command {
         /// Regulation profile to run.
         #[arg(long, default_value = shuyu_profile::Profile::DEFAULT)]
         profile: String,
+        /// Rows imported into each of the four synthetic datasets (1000000 gives millions).
+        #[arg(long, default_value_t = shuyu_testkit::demo::data::DEFAULT_DEMO_ROWS)]
+        rows: u64,
         #[command(subcommand)]
         action: Option<DemoAction>,
+    },
+    /// Datasets: data hooked to approved resources.
+    Data {
+        #[command(subcommand)]
+        action: DataAction,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -82,6 +90,39 @@ enum Command {
 enum DemoAction {
     /// Print the current TOTP code of a demo account.
     Code { username: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum DataAction {
+    /// Import a CSV (UTF-8 or GB18030, detected) or Parquet file as the next dataset version of a
+    /// resource. Imports are acts of the resource's source department (or the data service
+    /// agency): `--as` names that person, who must exist, be active and cleared. The host
+    /// operator running this command vouches that the person asked for it; the audit event
+    /// records them with source `cli`. Needs the master key (`SHUYU_MASTER_KEY`).
+    Import {
+        /// The resource's id.
+        #[arg(long)]
+        resource: String,
+        /// Username of the person importing.
+        #[arg(long = "as", value_name = "USERNAME")]
+        as_user: String,
+        /// The file (`.parquet` files are recognised by their content).
+        file: PathBuf,
+    },
+    /// List a resource's dataset versions with their quality profiles.
+    List {
+        #[arg(long)]
+        resource: String,
+    },
+    /// Re-wrap every data key under a new master key (no data file is rewritten), then restart
+    /// the server with the new key.
+    RotateKey {
+        /// A file holding the new master key (32 hex digits or base64 of 16 bytes).
+        #[arg(long, value_name = "FILE")]
+        new_key_file: PathBuf,
+    },
+    /// Re-read every dataset file with the configured master key and check its digest.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -205,6 +246,6 @@ fn main() -> ExitCode {
 }
 
 pub(crate) use crate::{
-    AuditAction as AuditCmd, DemoAction as DemoCmd, OrgAction as OrgCmd,
+    AuditAction as AuditCmd, DataAction as DataCmd, DemoAction as DemoCmd, OrgAction as OrgCmd,
     ProfileAction as ProfileCmd, UserAction as UserCmd,
 };

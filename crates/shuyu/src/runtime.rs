@@ -4,8 +4,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
+use rand::RngExt;
 use rand::rngs::StdRng;
-use shuyu_app::{App, Clock};
+use shuyu_app::{App, Clock, DataStore, KeyRing};
 use shuyu_audit::AuditSigner;
 use shuyu_core::Timestamp;
 use shuyu_profile::{Profile, Validity};
@@ -118,12 +119,41 @@ pub async fn open_app(config: &Config) -> anyhow::Result<(App, AuditSigner)> {
     )
     .await?;
     store.migrate().await?;
+    let ring = match &config.master_key {
+        Some(key) => Some(
+            KeyRing::from_config(Some(&key.0), None)
+                .context("invalid configuration: `master_key` (or SHUYU_MASTER_KEY)")?,
+        ),
+        None => None,
+    };
+    let seed: [u8; 32] = os_rng().random();
+    let data = DataStore::open(&config.data_dir, ring, seed)
+        .map_err(|e| anyhow::anyhow!("cannot open the dataset store: {e}"))?;
     let app = App::new(
         store,
         profile,
         config.settings(),
         Arc::new(SystemClock),
         os_rng(),
-    );
+    )
+    .with_data(data);
     Ok((app, signer))
+}
+
+/// The demo's master key when none is configured: read from `<data-dir>/keys/master.key`, or
+/// generated there (readable by the owner only). Returns the key text and whether it was created.
+pub fn demo_master_key(path: &Path) -> anyhow::Result<(String, bool)> {
+    if path.exists() {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the master key {}", path.display()))?;
+        return Ok((text.trim().to_owned(), false));
+    }
+    let dir = path
+        .parent()
+        .context("the master key path has no directory")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let bytes: [u8; 16] = os_rng().random();
+    let text: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    write_private(path, format!("{text}\n").as_bytes())?;
+    Ok((text, true))
 }

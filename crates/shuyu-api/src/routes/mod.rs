@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod catalog;
+mod datasets;
 mod health;
 mod orgs;
 mod people;
@@ -18,6 +19,7 @@ use crate::state::ApiState;
 pub use audit::{
     csv_header as audit_csv_header, csv_line as audit_csv_line, jsonl_line as audit_jsonl_line,
 };
+pub use datasets::PARQUET;
 
 pub(crate) fn router() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
@@ -30,4 +32,5 @@ pub(crate) fn router() -> OpenApiRouter<ApiState> {
         .merge(audit::router())
         .merge(catalog::router())
         .merge(resources::router())
+        .merge(datasets::router())
 }

@@ -8,7 +8,7 @@ use shuyu_api::ApiState;
 use shuyu_policy::{Action, Resource};
 
 use crate::i18n::fill;
-use crate::layout::Section;
+use crate::layout::{Section, manages_resources};
 use crate::web::SignedIn;
 
 struct Card {
@@ -37,6 +37,18 @@ pub(crate) async fn page(State(state): State<ApiState>, me: SignedIn) -> Respons
             href: "/personnel",
             title: t.card_personnel,
             text: t.card_personnel_text,
+        });
+    }
+    cards.push(Card {
+        href: "/catalog",
+        title: t.card_catalog,
+        text: t.card_catalog_text,
+    });
+    if manages_resources(&me.ctx.principal, person.org, &state) {
+        cards.push(Card {
+            href: "/resources",
+            title: t.card_resources,
+            text: t.card_resources_text,
         });
     }
     if me.may(&state, Action::AuditSearch, &Resource::AuditTrail) {

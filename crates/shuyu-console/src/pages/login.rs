@@ -217,6 +217,7 @@ fn render(
                     p.hint { (t.login_sso_unavailable) }
                 }
             }
+            p.catalog-link { a href="/catalog" { (t.login_catalog_link) } }
         }
     };
     let page = public_page(

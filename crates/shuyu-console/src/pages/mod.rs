@@ -1,11 +1,13 @@
 //! One module per page or area. Each handler reads its input, calls one `App` use case and renders.
 
 pub(crate) mod audit;
+pub(crate) mod catalog;
 pub(crate) mod home;
 pub(crate) mod login;
 pub(crate) mod me;
 pub(crate) mod personnel;
 pub(crate) mod profile;
+pub(crate) mod resources;
 pub(crate) mod sso;
 
 use serde::Deserialize;
@@ -36,6 +38,12 @@ impl DoneQuery {
             "training" => t.done_training,
             "disabled" => t.done_disabled,
             "enabled" => t.done_enabled,
+            "submitted" => t.done_submitted,
+            "approved" => t.done_approved,
+            "refused" => t.done_refused,
+            "registration" => t.done_registration,
+            "issue_raised" => t.done_issue_raised,
+            "issue_answered" => t.done_issue_answered,
             _ => return None,
         };
         Some(Notice::Done(text.to_owned()))

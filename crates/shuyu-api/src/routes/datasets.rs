@@ -1,0 +1,212 @@
+//! Datasets: uploading a dataset version of a resource (CSV or Parquet) and listing its versions
+//! with their quality profiles.
+//!
+//! An upload is authorized before its body is read, then spooled to an anonymous temporary file
+//! encrypted under a throwaway key (`shuyu_engine::SpoolWriter`: no plaintext touches the disk),
+//! counted against `[storage] max_upload_mib` (413 beyond it), and imported from the spool by the
+//! app (the engine's reader is synchronous; the app runs it on a blocking thread). Progress is
+//! logged per batch with the request id; a progress endpoint is not served yet.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use futures_util::StreamExt;
+use serde::Serialize;
+use shuyu_app::{AppError, DatasetView, ImportSource};
+use shuyu_catalog::ResourceId;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::caller::Caller;
+use crate::extract::ApiPath;
+use crate::problem::{ApiError, Problem};
+use crate::state::ApiState;
+
+/// The media type of Parquet uploads.
+pub const PARQUET: &str = "application/vnd.apache.parquet";
+
+pub(super) fn router() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new().routes(routes!(list_datasets, import_dataset))
+}
+
+/// The quality profile of one field: counts, rates and lengths, never values.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldQualityOut {
+    pub field: String,
+    /// `rows`, `nulls`, `null_rate`, `distinct`, `extent`, `valid`, `invalid`, `validity_rate`.
+    #[schema(value_type = Object)]
+    pub profile: serde_json::Value,
+}
+
+/// A dataset version: data hooked to an approved resource version.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DatasetOut {
+    pub id: String,
+    pub resource_id: String,
+    pub resource_version_id: String,
+    /// The resource version's number the data is hooked to.
+    pub resource_version: u32,
+    /// 1, 2, … per resource.
+    pub number: u32,
+    pub rows: u64,
+    pub input_bytes: u64,
+    pub parquet_bytes: u64,
+    /// SM3 of the stored (plaintext) Parquet file, hex.
+    pub sm3: String,
+    /// `utf8` or `gb18030` for CSV uploads; absent for Parquet.
+    pub encoding: Option<String>,
+    pub quality: Vec<FieldQualityOut>,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+impl From<DatasetView> for DatasetOut {
+    fn from(v: DatasetView) -> Self {
+        Self {
+            id: v.id.to_string(),
+            resource_id: v.resource.to_string(),
+            resource_version_id: v.resource_version.to_string(),
+            resource_version: v.resource_number,
+            number: v.number,
+            rows: v.rows,
+            input_bytes: v.input_bytes,
+            parquet_bytes: v.parquet_bytes,
+            sm3: v.sm3,
+            encoding: v.encoding,
+            quality: v
+                .quality
+                .into_iter()
+                .map(|q| FieldQualityOut {
+                    field: q.field,
+                    profile: serde_json::to_value(q.profile).unwrap_or_default(),
+                })
+                .collect(),
+            created_at: v.created_at.to_string(),
+            created_by: v.created_by.to_string(),
+        }
+    }
+}
+
+/// The dataset versions of a resource with their quality profiles (the provider's source
+/// department, the data service agency and the authority).
+#[utoipa::path(get, path = "/api/v1/resources/{id}/datasets", tag = "datasets", params(("id" = String, Path, description = "Resource id")),
+    responses((status = 200, body = Vec<DatasetOut>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn list_datasets(
+    State(state): State<ApiState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<ResourceId>,
+) -> Result<Json<Vec<DatasetOut>>, ApiError> {
+    let all = state.app.datasets(&caller.ctx, id).await?;
+    Ok(Json(all.into_iter().map(DatasetOut::from).collect()))
+}
+
+enum Kind {
+    Csv,
+    Parquet,
+}
+
+fn too_large(limit: u64) -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload-too-large",
+        "Upload too large",
+        format!(
+            "the upload is larger than this server accepts ({} MiB, `[storage] max_upload_mib`); nothing was written",
+            limit / (1024 * 1024)
+        ),
+    )
+}
+
+/// Import a dataset version: the body is the file, `Content-Type: text/csv` (UTF-8 or GB18030,
+/// detected) or `application/vnd.apache.parquet`. Its columns must be the registered fields of
+/// the approved version. The provider's source department or the data service agency only.
+#[utoipa::path(post, path = "/api/v1/resources/{id}/datasets", tag = "datasets", params(("id" = String, Path, description = "Resource id")),
+    request_body(content = Vec<u8>, content_type = "text/csv"),
+    responses((status = 201, body = DatasetOut), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "duplicate upload, or no approved version"),
+        (status = 413, body = Problem), (status = 415, body = Problem),
+        (status = 422, body = Problem, description = "columns or values do not fit the registered fields"),
+        (status = 503, body = Problem, description = "no master key is configured")))]
+async fn import_dataset(
+    State(state): State<ApiState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<ResourceId>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<DatasetOut>), ApiError> {
+    let app = &state.app;
+    let ctx = &caller.ctx;
+    app.check_import(ctx, id).await?;
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let kind = match media.as_str() {
+        "text/csv" => Kind::Csv,
+        PARQUET | "application/x-parquet" => Kind::Parquet,
+        _ => {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                format!("send the file with Content-Type: text/csv or {PARQUET}"),
+            )
+            .into());
+        }
+    };
+    let limit = state.web.upload_limit;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        let err = AppError::Invalid {
+            field: "file",
+            message: "the upload is over the size limit".into(),
+        };
+        app.import_refused(ctx, id, err).await;
+        return Err(too_large(limit).into());
+    }
+    let mut spool = app.spool()?;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| {
+            Problem::bad_request("the upload was interrupted before its end; send it again")
+        })?;
+        if spool.written() + chunk.len() as u64 > limit {
+            let err = AppError::Invalid {
+                field: "file",
+                message: "the upload is over the size limit".into(),
+            };
+            app.import_refused(ctx, id, err).await;
+            return Err(too_large(limit).into());
+        }
+        std::io::Write::write_all(&mut spool, &chunk)
+            .map_err(|e| AppError::Internal(format!("cannot spool the upload: {e}")))?;
+    }
+    let spooled = spool
+        .finish()
+        .map_err(|e| AppError::Internal(format!("cannot spool the upload: {e}")))?;
+    let source = match kind {
+        Kind::Csv => ImportSource::Csv(Box::new(spooled.reader())),
+        Kind::Parquet => ImportSource::ParquetSpooled(spooled),
+    };
+    let request_id = ctx.request_id.to_string();
+    let progress = Box::new(move |p: shuyu_app::Progress| {
+        tracing::info!(
+            request_id,
+            rows = p.rows,
+            input_bytes = p.input_bytes,
+            "import progress"
+        );
+    });
+    let view = app.import_dataset(ctx, id, source, progress).await?;
+    Ok((StatusCode::CREATED, Json(DatasetOut::from(view))))
+}

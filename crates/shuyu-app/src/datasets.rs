@@ -1,0 +1,712 @@
+//! Datasets (issue 4): data hooked (挂接) to an approved resource version.
+//!
+//! An import is authorized (`dataset.import`: the provider's source department, or the data service
+//! agency acting for it, QQ5), checked against the approved version's registered fields, streamed
+//! by `shuyu-engine` into an SM4-encrypted Parquet object under a fresh per-dataset data key, and
+//! published in this order, so that a crash leaves at worst an unreferenced object, never a row
+//! pointing at a missing one:
+//!
+//! 1. import to `datasets/<resource>/<dataset>/staging.parquet` (the importer deletes it on error);
+//! 2. refuse a duplicate (same resource, same plaintext digest) and delete the staging object;
+//! 3. publish: rename it to `datasets/<resource>/<dataset>/data.parquet` (atomic on local files);
+//! 4. in one `Tx`: the dataset version row (with the data key wrapped by the master key) and the
+//!    `dataset.import` audit event; if that fails, the published object is deleted again.
+//!
+//! Any failure after authorization is itself an audit event with outcome `failed` naming the
+//! reason (lines, columns and fields — never values). Objects left by a crash between steps 3 and
+//! 4 are unreferenced: a housekeeping sweep that deletes objects without a row is still to come.
+//!
+//! The data key exists in memory only (in the encrypted store's key map); the database holds it
+//! wrapped. Master key rotation re-wraps every data key in one transaction; no object is rewritten.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use futures_util::StreamExt;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
+use serde::Serialize;
+use shuyu_audit::Outcome;
+use shuyu_catalog::{ResourceId, ResourceVersionId};
+use shuyu_core::{DatasetId, PersonId, Timestamp};
+use shuyu_engine::{
+    EncryptedStore, ImportError, ImportField, ImportOptions, ImportReport, KeyError, KeyRing,
+    PrefixKeys, Progress, SpoolWriter, Spooled,
+};
+use shuyu_policy::{Action, Resource};
+use shuyu_quality::FieldProfile;
+use shuyu_store::{StoreError, StoredDataset};
+use sm3::{Digest, Sm3};
+
+use crate::catalog::{entry, person_actor};
+use crate::{App, AppError, Ctx, Object};
+
+const DATASET: &str = "dataset";
+
+/// Where dataset objects live and the keys that open them.
+pub struct DataStore {
+    dir: PathBuf,
+    keys: Arc<PrefixKeys>,
+    objects: Arc<dyn ObjectStore>,
+    ring: RwLock<Option<Arc<KeyRing>>>,
+    options: ImportOptions,
+}
+
+impl std::fmt::Debug for DataStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataStore")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DataStore {
+    /// Objects under `<dir>/objects`, upload spools under `<dir>/spool`. `ring` is `None` when no
+    /// master key is configured: imports then answer a clear "unavailable" problem. `seed` seeds
+    /// the generator of encrypted file ids and **must** come from the OS random source in
+    /// production.
+    ///
+    /// # Errors
+    /// When the directory cannot be created.
+    pub fn open(dir: &FsPath, ring: Option<KeyRing>, seed: [u8; 32]) -> Result<Self, AppError> {
+        let objects_dir = dir.join("objects");
+        std::fs::create_dir_all(&objects_dir).map_err(|e| {
+            AppError::Unavailable(format!(
+                "cannot create the object directory {}: {e}",
+                objects_dir.display()
+            ))
+        })?;
+        let local: Arc<dyn ObjectStore> = Arc::new(
+            LocalFileSystem::new_with_prefix(&objects_dir)
+                .map_err(|e| AppError::Internal(e.to_string()))?,
+        );
+        let keys = Arc::new(PrefixKeys::new());
+        let resolver: Arc<dyn shuyu_engine::KeyResolver> = Arc::clone(&keys) as _;
+        let objects: Arc<dyn ObjectStore> = Arc::new(EncryptedStore::new(local, resolver, seed));
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            keys,
+            objects,
+            ring: RwLock::new(ring.map(Arc::new)),
+            options: ImportOptions::default(),
+        })
+    }
+
+    /// Uses `options` for imports (tests use small batches).
+    #[must_use]
+    pub fn with_options(mut self, options: ImportOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &FsPath {
+        &self.dir
+    }
+
+    fn ring(&self) -> Result<Arc<KeyRing>, AppError> {
+        self.ring
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or_else(|| AppError::Unavailable(KeyError::MissingMasterKey.to_string()))
+    }
+
+    fn set_ring(&self, ring: KeyRing) {
+        *self.ring.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(ring));
+    }
+}
+
+/// What to import.
+pub enum ImportSource {
+    /// CSV, UTF-8 or GB18030 (detected), read sequentially.
+    Csv(Box<dyn Read + Send>),
+    /// A Parquet file on local disk (the command line).
+    ParquetFile(File),
+    /// A Parquet upload spooled encrypted (the API).
+    ParquetSpooled(Spooled),
+}
+
+impl std::fmt::Debug for ImportSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ImportSource::Csv(_) => "Csv",
+            ImportSource::ParquetFile(_) => "ParquetFile",
+            ImportSource::ParquetSpooled(_) => "ParquetSpooled",
+        })
+    }
+}
+
+/// Called after every imported batch.
+pub type ProgressFn = Box<dyn FnMut(Progress) + Send>;
+
+/// The quality profile of one field: aggregates only, never values.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct FieldQuality {
+    pub field: String,
+    pub profile: FieldProfile,
+}
+
+/// A dataset version as shown to the source department and the authority.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DatasetView {
+    pub id: DatasetId,
+    pub resource: ResourceId,
+    pub resource_version: ResourceVersionId,
+    pub resource_number: u32,
+    pub number: u32,
+    pub rows: u64,
+    pub input_bytes: u64,
+    pub parquet_bytes: u64,
+    /// SM3 of the plaintext Parquet file, hex.
+    pub sm3: String,
+    /// `utf8` or `gb18030` for CSV input, `None` for Parquet.
+    pub encoding: Option<String>,
+    pub quality: Vec<FieldQuality>,
+    pub created_at: Timestamp,
+    pub created_by: PersonId,
+}
+
+fn view(d: StoredDataset) -> Result<DatasetView, AppError> {
+    let quality: Vec<FieldQuality> = serde_json::from_str(&d.profiles).map_err(|e| {
+        AppError::Internal(format!("dataset {} has unreadable profiles: {e}", d.id))
+    })?;
+    Ok(DatasetView {
+        id: d.id,
+        resource: d.resource,
+        resource_version: d.resource_version,
+        resource_number: d.resource_number,
+        number: d.number,
+        rows: d.rows,
+        input_bytes: d.input_bytes,
+        parquet_bytes: d.parquet_bytes,
+        sm3: d.sm3,
+        encoding: d.encoding,
+        quality,
+        created_at: d.created_at,
+        created_by: d.created_by,
+    })
+}
+
+/// What a master key rotation did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rotation {
+    pub from_key: String,
+    pub to_key: String,
+    pub rewrapped: usize,
+}
+
+/// An import failure as a use-case error: bad input names lines, columns and fields.
+fn import_error(err: ImportError) -> AppError {
+    match err {
+        ImportError::NoFields => AppError::Conflict(err.to_string()),
+        ImportError::Schema(m) => {
+            let mut problems = Vec::new();
+            if !m.missing.is_empty() {
+                problems.push((
+                    "columns.missing".to_owned(),
+                    format!(
+                        "registered fields absent from the file: {}",
+                        m.missing.join(", ")
+                    ),
+                ));
+            }
+            if !m.extra.is_empty() {
+                problems.push((
+                    "columns.extra".to_owned(),
+                    format!(
+                        "columns that are not registered fields: {}",
+                        m.extra.join(", ")
+                    ),
+                ));
+            }
+            if !m.duplicated.is_empty() {
+                problems.push((
+                    "columns.duplicated".to_owned(),
+                    format!("columns named more than once: {}", m.duplicated.join(", ")),
+                ));
+            }
+            if !m.mismatched.is_empty() {
+                let list: Vec<String> = m
+                    .mismatched
+                    .iter()
+                    .map(|t| {
+                        format!(
+                            "{} is {}, registered as {}",
+                            t.column,
+                            t.found,
+                            t.expected.as_str()
+                        )
+                    })
+                    .collect();
+                problems.push(("columns.mismatched".to_owned(), list.join("; ")));
+            }
+            AppError::InvalidFields(problems)
+        }
+        ImportError::Value {
+            line,
+            column,
+            ref field,
+            ref reason,
+        } => AppError::InvalidFields(vec![(
+            format!("file.line[{line}].column[{column}]"),
+            format!("line {line}, column {column} ({field}): {reason}"),
+        )]),
+        ImportError::EmptyFile
+        | ImportError::RowLength { .. }
+        | ImportError::Csv { .. }
+        | ImportError::ParquetInput(_) => AppError::invalid("file", err),
+        ImportError::Write(_) | ImportError::Io(_) => AppError::Internal(err.to_string()),
+    }
+}
+
+fn is_duplicate(err: &StoreError) -> bool {
+    matches!(err, StoreError::Conflict(what) if what.contains("sm3"))
+}
+
+fn duplicate() -> AppError {
+    AppError::Conflict(
+        "this data was already imported for this resource (same content as an existing dataset version); nothing was written"
+            .into(),
+    )
+}
+
+/// The reason recorded on the chain for a failed import (no values: the errors never carry any).
+fn failure_reason(err: &AppError) -> String {
+    match err {
+        AppError::Internal(_) => "internal error".into(),
+        other => other.to_string(),
+    }
+}
+
+impl App {
+    /// The same app storing datasets in `data`.
+    #[must_use]
+    pub fn with_data(mut self, data: DataStore) -> Self {
+        self.data = Some(Arc::new(data));
+        self
+    }
+
+    fn data(&self) -> Result<&Arc<DataStore>, AppError> {
+        self.data.as_ref().ok_or_else(|| {
+            AppError::Unavailable("this deployment has no data directory for datasets".into())
+        })
+    }
+
+    /// A new encrypted spool for an upload (the API writes the request body into it). Answers
+    /// "unavailable" up front when no master key is configured, before the body is read.
+    pub fn spool(&self) -> Result<SpoolWriter, AppError> {
+        let data = self.data()?;
+        data.ring()?;
+        self.with_rng(|rng| SpoolWriter::new(&data.dir.join("spool"), rng))
+            .map_err(|e| AppError::Internal(format!("cannot create the upload spool: {e}")))
+    }
+
+    /// Imports a dataset version of `resource` (see the module documentation).
+    pub async fn import_dataset(
+        &self,
+        ctx: &Ctx,
+        resource: ResourceId,
+        source: ImportSource,
+        progress: ProgressFn,
+    ) -> Result<DatasetView, AppError> {
+        let catalog = self.load_resource(resource).await?;
+        let id = DatasetId::mint(self.now(), self.random_bytes());
+        let object = || Object::new(DATASET, id);
+        self.authorize(ctx, Action::DatasetImport, &entry(&catalog), object())
+            .await?;
+        let by = person_actor(ctx)
+            .map(|a| a.person)
+            .ok_or(AppError::Unauthenticated)?;
+        match self
+            .import_steps(ctx, &catalog, id, by, source, progress)
+            .await
+        {
+            Ok(view) => Ok(view),
+            Err(err) => {
+                let detail = format!("resource {resource}: {}", failure_reason(&err));
+                let draft = self.event(
+                    ctx,
+                    Action::DatasetImport.as_str(),
+                    object(),
+                    &(),
+                    Outcome::Failed,
+                    &detail,
+                );
+                let mut tx = self.store.begin().await?;
+                tx.audit(draft).await?;
+                tx.commit().await?;
+                Err(err)
+            }
+        }
+    }
+
+    async fn import_steps(
+        &self,
+        ctx: &Ctx,
+        catalog: &shuyu_catalog::Resource,
+        id: DatasetId,
+        by: PersonId,
+        source: ImportSource,
+        mut progress: ProgressFn,
+    ) -> Result<DatasetView, AppError> {
+        let data = Arc::clone(self.data()?);
+        let ring = data.ring()?;
+        let version = catalog.current().ok_or_else(|| {
+            AppError::Conflict(
+                "the resource has no approved version: data is hooked to an approved resource version; submit it for the authority's approval first"
+                    .into(),
+            )
+        })?;
+        let fields: Vec<ImportField> = version
+            .content()
+            .fields()
+            .iter()
+            .map(ImportField::from)
+            .collect();
+        let prefix = Path::from(format!("datasets/{}/{id}", catalog.id()));
+        let staging = prefix.clone().join("staging.parquet");
+        let target = prefix.clone().join("data.parquet");
+        let (key, wrapped) = self
+            .with_rng(|rng| ring.new_data_key(rng))
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        data.keys.insert(&prefix, key);
+        let forget = |data: &DataStore| data.keys.remove(&prefix);
+
+        let store = Arc::clone(&data.objects);
+        let options = data.options;
+        let task_staging = staging.clone();
+        let handle = tokio::runtime::Handle::current();
+        let imported = tokio::task::spawn_blocking(move || {
+            handle.block_on(async move {
+                let progress = &mut *progress;
+                match source {
+                    ImportSource::Csv(input) => {
+                        shuyu_engine::import_csv(
+                            input,
+                            &fields,
+                            store,
+                            &task_staging,
+                            options,
+                            progress,
+                        )
+                        .await
+                    }
+                    ImportSource::ParquetFile(file) => {
+                        shuyu_engine::import_parquet(
+                            file,
+                            &fields,
+                            store,
+                            &task_staging,
+                            options,
+                            progress,
+                        )
+                        .await
+                    }
+                    ImportSource::ParquetSpooled(spooled) => {
+                        shuyu_engine::import_parquet(
+                            spooled,
+                            &fields,
+                            store,
+                            &task_staging,
+                            options,
+                            progress,
+                        )
+                        .await
+                    }
+                }
+            })
+        })
+        .await;
+        let report: ImportReport = match imported {
+            Ok(Ok(report)) => report,
+            Ok(Err(e)) => {
+                forget(&data);
+                return Err(import_error(e));
+            }
+            Err(e) => {
+                let _ = data.objects.delete(&staging).await;
+                forget(&data);
+                return Err(AppError::Internal(format!("the import task failed: {e}")));
+            }
+        };
+        if self
+            .store
+            .dataset_by_digest(catalog.id(), &report.sm3)
+            .await?
+            .is_some()
+        {
+            let _ = data.objects.delete(&staging).await;
+            forget(&data);
+            return Err(duplicate());
+        }
+        if let Err(e) = shuyu_engine::publish(data.objects.as_ref(), &staging, &target).await {
+            let _ = data.objects.delete(&staging).await;
+            forget(&data);
+            return Err(AppError::Internal(format!(
+                "cannot publish the dataset: {e}"
+            )));
+        }
+        let quality: Vec<FieldQuality> = report
+            .profiles
+            .iter()
+            .map(|(field, profile)| FieldQuality {
+                field: field.clone(),
+                profile: profile.clone(),
+            })
+            .collect();
+        let stored = StoredDataset {
+            id,
+            resource: catalog.id(),
+            resource_version: version.id(),
+            resource_number: version.number(),
+            number: self.store.last_dataset_number(catalog.id()).await? + 1,
+            object_path: target.to_string(),
+            wrapped_key: wrapped.to_string(),
+            master_key_id: ring.master_key_id(),
+            rows: report.rows,
+            input_bytes: report.input_bytes,
+            parquet_bytes: report.parquet_bytes,
+            sm3: report.sm3.clone(),
+            encoding: report.encoding.map(|e| {
+                match e {
+                    shuyu_engine::SourceEncoding::Utf8 => "utf8",
+                    shuyu_engine::SourceEncoding::Gb18030 => "gb18030",
+                }
+                .to_owned()
+            }),
+            profiles: serde_json::to_string(&quality)
+                .map_err(|e| AppError::Internal(e.to_string()))?,
+            created_at: self.now(),
+            created_by: by,
+        };
+        let saved = async {
+            let mut tx = self.store.begin().await?;
+            tx.insert_dataset(&stored).await?;
+            let summary = (
+                stored.id,
+                stored.resource,
+                stored.number,
+                &stored.sm3,
+                stored.rows,
+            );
+            tx.audit(self.event(
+                ctx,
+                Action::DatasetImport.as_str(),
+                Object::new(DATASET, id),
+                &summary,
+                Outcome::Ok,
+                &format!(
+                    "resource {} version {}: dataset version {}, {} rows",
+                    stored.resource, stored.resource_number, stored.number, stored.rows
+                ),
+            ))
+            .await?;
+            tx.commit().await
+        }
+        .await;
+        if let Err(e) = saved {
+            let _ = data.objects.delete(&target).await;
+            forget(&data);
+            return Err(if is_duplicate(&e) {
+                duplicate()
+            } else {
+                e.into()
+            });
+        }
+        view(stored)
+    }
+
+    /// The dataset versions of a resource with their quality profiles (the provider's source
+    /// department, the agency and the authority).
+    pub async fn datasets(
+        &self,
+        ctx: &Ctx,
+        resource: ResourceId,
+    ) -> Result<Vec<DatasetView>, AppError> {
+        let catalog = self.load_resource(resource).await?;
+        self.authorize(
+            ctx,
+            Action::DatasetRead,
+            &entry(&catalog),
+            Object::new("resource", resource),
+        )
+        .await?;
+        self.store
+            .datasets(resource)
+            .await?
+            .into_iter()
+            .map(view)
+            .collect()
+    }
+
+    /// Re-reads every dataset object with its data key opened by the current master key and
+    /// checks its SM3 digest; returns `(dataset, rows)` of each. A wrong master key, a missing key
+    /// or an altered object is a clear error, never garbage. The command line only.
+    pub async fn verify_datasets(&self, ctx: &Ctx) -> Result<Vec<(DatasetId, u64)>, AppError> {
+        self.authorize(
+            ctx,
+            Action::MasterKeyRotate,
+            &Resource::Platform,
+            Object::platform(),
+        )
+        .await?;
+        let data = self.data()?;
+        let ring = data.ring()?;
+        let mut out = Vec::new();
+        for d in self.store.all_datasets().await? {
+            let key = ring.data_key(&d.wrapped_key).map_err(|e| {
+                AppError::Unavailable(format!("dataset {}: cannot open its data key: {e}", d.id))
+            })?;
+            let path = Path::from(d.object_path.as_str());
+            let prefix = Path::from(format!("datasets/{}/{}", d.resource, d.id));
+            data.keys.insert(&prefix, key);
+            let mut stream = data
+                .objects
+                .get(&path)
+                .await
+                .map_err(|e| AppError::Unavailable(format!("dataset {}: {e}", d.id)))?
+                .into_stream();
+            let mut hash = Sm3::new();
+            while let Some(part) = stream.next().await {
+                let part =
+                    part.map_err(|e| AppError::Unavailable(format!("dataset {}: {e}", d.id)))?;
+                hash.update(&part);
+            }
+            if hex::encode(hash.finalize()) != d.sm3 {
+                return Err(AppError::Unavailable(format!(
+                    "dataset {}: its object does not match its recorded digest",
+                    d.id
+                )));
+            }
+            out.push((d.id, d.rows));
+        }
+        Ok(out)
+    }
+
+    /// Re-wraps every data key under `new` in one transaction (no object is re-encrypted), then
+    /// uses `new` from now on. The command line only; a running server must be restarted with
+    /// the new key.
+    pub async fn rotate_master_key(&self, ctx: &Ctx, new: KeyRing) -> Result<Rotation, AppError> {
+        self.authorize(
+            ctx,
+            Action::MasterKeyRotate,
+            &Resource::Platform,
+            Object::platform(),
+        )
+        .await?;
+        let data = self.data()?;
+        let old = data.ring()?;
+        let datasets = self.store.all_datasets().await?;
+        let mut rewrapped = Vec::with_capacity(datasets.len());
+        for d in &datasets {
+            let text = self
+                .with_rng(|rng| old.rotate(&new, &d.wrapped_key, rng))
+                .map_err(|e| {
+                    AppError::Unavailable(format!(
+                        "dataset {}: cannot re-wrap its data key: {e}",
+                        d.id
+                    ))
+                })?;
+            rewrapped.push((d.id, text));
+        }
+        let rotation = Rotation {
+            from_key: old.master_key_id(),
+            to_key: new.master_key_id(),
+            rewrapped: rewrapped.len(),
+        };
+        let mut tx = self.store.begin().await?;
+        for (id, text) in &rewrapped {
+            tx.rewrap_dataset_key(*id, text, &rotation.to_key).await?;
+        }
+        tx.audit(self.event(
+            ctx,
+            Action::MasterKeyRotate.as_str(),
+            Object::platform(),
+            &rotation,
+            Outcome::Ok,
+            &format!(
+                "re-wrapped {} data keys from master key {} to {}",
+                rotation.rewrapped, rotation.from_key, rotation.to_key
+            ),
+        ))
+        .await?;
+        tx.commit().await?;
+        data.set_ring(new);
+        Ok(rotation)
+    }
+}
+
+impl App {
+    /// Whether the caller may import into `resource` and the deployment can store datasets: the
+    /// API asks before reading an upload's body (a refusal is audited as always).
+    pub async fn check_import(&self, ctx: &Ctx, resource: ResourceId) -> Result<(), AppError> {
+        let catalog = self.load_resource(resource).await?;
+        self.authorize(
+            ctx,
+            Action::DatasetImport,
+            &entry(&catalog),
+            Object::new("resource", resource),
+        )
+        .await?;
+        self.data()?.ring()?;
+        Ok(())
+    }
+
+    /// Records an import refused before it started (e.g. an upload over the size limit) as a
+    /// failed `dataset.import` event, and returns `err`.
+    pub async fn import_refused(&self, ctx: &Ctx, resource: ResourceId, err: AppError) -> AppError {
+        let detail = format!("resource {resource}: {}", failure_reason(&err));
+        let draft = self.event(
+            ctx,
+            Action::DatasetImport.as_str(),
+            Object::new("resource", resource),
+            &(),
+            Outcome::Failed,
+            &detail,
+        );
+        let written = async {
+            let mut tx = self.store.begin().await?;
+            tx.audit(draft).await?;
+            tx.commit().await
+        }
+        .await;
+        match written {
+            Ok(()) => err,
+            Err(e) => e.into(),
+        }
+    }
+}
+
+impl App {
+    /// A context acting as the person `username` on the command line: the host operator vouches
+    /// that the person asked for the act (recorded with source `cli`). The person must exist and
+    /// be active; the policy then checks their role, organisation and clearance as for any request.
+    pub async fn cli_ctx_as(
+        &self,
+        request_id: shuyu_core::RequestId,
+        username: &str,
+    ) -> Result<Ctx, AppError> {
+        let system = Ctx::system(request_id);
+        let person = self.person_by_username(&system, username).await?;
+        if !person.active {
+            return Err(AppError::Disabled);
+        }
+        Ok(Ctx {
+            principal: shuyu_policy::Principal::Person(shuyu_policy::Actor {
+                person: person.id,
+                org: person.org,
+                role: person.role,
+                credential: shuyu_policy::Credential::Session {
+                    second_factor: true,
+                },
+                clearance: self.clearance(&person),
+            }),
+            request_id,
+            source: "cli".into(),
+        })
+    }
+}
