@@ -133,6 +133,13 @@ async fn source_department_imports_csv_and_a_version_appears() {
     let quality = created["quality"].as_array().unwrap();
     assert_eq!(quality[0]["field"], "resident_id");
     assert_eq!(quality[0]["profile"]["rows"], 500);
+    // The registered format of the resident ID column is checked (QLT-1): all synthetic IDs are valid.
+    assert_eq!(
+        quality[0]["profile"]["format"], "resident_id",
+        "{}",
+        quality[0]
+    );
+    assert_eq!(quality[0]["profile"]["valid"], 500, "{}", quality[0]);
 
     for who in ["source2", "authority"] {
         let session = login(&t, &router, who).await;

@@ -47,3 +47,4 @@ pub use resource::{
     VersionState, authorizable,
 };
 pub use shuyu_core::{QualityIssueId, ResourceId, ResourceVersionId};
+pub use shuyu_quality::FormatKind;

@@ -5,6 +5,7 @@
 //! Must never: accept a grade or a domain the profile does not list, a second privacy unit, or a
 //! direct identifier that is not personal information.
 
+use shuyu_quality::FormatKind;
 use std::collections::HashSet;
 use std::fmt;
 
@@ -221,6 +222,11 @@ pub struct FieldDraft {
     pub grade: String,
     #[serde(default)]
     pub flags: FieldFlags,
+    /// The identifier format whose validity the quality profile measures (QLT-1): resident ID
+    /// number, unified social credit code, mobile number or date. Only for text columns (and
+    /// `date` for date columns).
+    #[serde(default)]
+    pub format: FormatKind,
 }
 
 /// A resource as entered by the source department, not yet checked.
@@ -250,9 +256,14 @@ pub struct FieldSpec {
     description: String,
     grade: String,
     flags: FieldFlags,
+    format: FormatKind,
 }
 
 impl FieldSpec {
+    /// The identifier format checked by the quality profile on import.
+    pub fn format(&self) -> FormatKind {
+        self.format
+    }
     pub fn name(&self) -> &ColumnName {
         &self.name
     }
@@ -393,6 +404,7 @@ impl ValidatedResource {
                     description: f.description.clone(),
                     grade: f.grade.clone(),
                     flags: f.flags,
+                    format: f.format,
                 })
                 .collect(),
         }
@@ -536,6 +548,18 @@ impl ResourceDraft {
                     privacy_unit = Some(i);
                 }
             }
+            let format_fits = match f.format {
+                FormatKind::None => true,
+                FormatKind::Date => matches!(f.field_type, FieldType::String | FieldType::Date),
+                _ => f.field_type == FieldType::String,
+            };
+            if !format_fits {
+                add(
+                    at("format"),
+                    "identifier formats apply to string columns (and `date` to date columns)"
+                        .into(),
+                );
+            }
             if let Some(name) = name {
                 fields.push(FieldSpec {
                     name,
@@ -543,6 +567,7 @@ impl ResourceDraft {
                     description: f.description.trim().to_owned(),
                     grade: grade.to_owned(),
                     flags: f.flags,
+                    format: f.format,
                 });
             }
         }

@@ -34,6 +34,7 @@ fn field(name: &str, grade: &str, flags: FieldFlags) -> FieldDraft {
         description: format!("{name} 说明"),
         grade: grade.into(),
         flags,
+        format: FormatKind::None,
     }
 }
 
@@ -816,5 +817,21 @@ fn a_quality_issue_on_an_unknown_field_names_the_fields() {
         &IssueTarget::Field {
             name: ColumnName::parse("rating").unwrap()
         }
+    );
+}
+
+#[test]
+fn an_identifier_format_is_kept_on_text_fields_and_refused_on_numbers() {
+    let mut d = draft();
+    d.fields[0].format = FormatKind::ResidentId;
+    let ok = validated(&d);
+    assert_eq!(ok.to_draft().fields[0].format, FormatKind::ResidentId);
+    d.fields[0].field_type = FieldType::Integer;
+    let found = problems(&d);
+    assert!(
+        found
+            .iter()
+            .any(|p| format!("{p:?}").contains("fields[0].format")),
+        "{found:?}"
     );
 }

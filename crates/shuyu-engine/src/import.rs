@@ -98,9 +98,9 @@ impl ImportField {
 
 impl From<&FieldSpec> for ImportField {
     fn from(spec: &FieldSpec) -> Self {
-        let format = match spec.field_type() {
-            FieldType::Date => FormatKind::Date,
-            _ => FormatKind::None,
+        let format = match (spec.format(), spec.field_type()) {
+            (FormatKind::None, FieldType::Date) => FormatKind::Date,
+            (registered, _) => registered,
         };
         Self::new(spec.name().as_str(), spec.field_type()).with_format(format)
     }

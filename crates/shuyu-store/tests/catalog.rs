@@ -113,6 +113,7 @@ fn draft(name: &str, domain: &str, open_category: OpenCategory) -> ResourceDraft
                 privacy_unit: true,
                 ..FieldFlags::default()
             },
+            format: shuyu_catalog::FormatKind::CreditCode,
         }],
     }
 }

@@ -81,6 +81,10 @@ pub struct FieldIn {
     pub grade: String,
     #[serde(default)]
     pub flags: FlagsWire,
+    /// Identifier format whose validity the quality profile measures: none (default),
+    /// resident_id, credit_code, mobile or date.
+    #[serde(default)]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Copy, Deserialize, Serialize, ToSchema)]
@@ -152,6 +156,14 @@ impl ResourceDraftIn {
                         direct_identifier: f.flags.direct_identifier,
                         quasi_identifier: f.flags.quasi_identifier,
                         privacy_unit: f.flags.privacy_unit,
+                    },
+                    format: match f.format.as_deref() {
+                        None | Some("") | Some("none") => shuyu_catalog::FormatKind::None,
+                        Some(text) => code(
+                            text,
+                            &format!("draft.fields[{i}].format"),
+                            "none, resident_id, credit_code, mobile, date",
+                        )?,
                     },
                 })
             })

@@ -5,7 +5,8 @@
 
 use shuyu_app::{App, AppError, Ctx, NewResource};
 use shuyu_catalog::{
-    Coverage, FieldDraft, FieldFlags, FieldType, OpenCategory, ResourceDraft, UpdateFrequency,
+    Coverage, FieldDraft, FieldFlags, FieldType, FormatKind, OpenCategory, ResourceDraft,
+    UpdateFrequency,
 };
 use shuyu_core::RequestId;
 use shuyu_identity::Person;
@@ -96,6 +97,7 @@ pub fn field_of(
             privacy_unit,
             ..flags
         },
+        format: FormatKind::None,
     }
 }
 
@@ -110,8 +112,10 @@ pub fn draft_of(
     let fields: Vec<FieldDraft> = schema
         .columns
         .iter()
-        .map(|c| {
-            field_of(
+        .map(|c| FieldDraft {
+            // The synthetic column says which identifier format it carries (QLT-1 validity).
+            format: c.format,
+            ..field_of(
                 c.name,
                 c.column_type,
                 c.description,
@@ -158,6 +162,7 @@ fn simple(name: &str, description: &str, grade: &str) -> FieldDraft {
         description: description.into(),
         grade: grade.into(),
         flags: FieldFlags::default(),
+        format: FormatKind::None,
     }
 }
 
