@@ -9,6 +9,7 @@
 
 use shuyu_catalog::{FieldType, OpenCategory, RegistrationState, UpdateFrequency, VersionState};
 use shuyu_core::Role;
+use shuyu_quality::FormatKind;
 
 /// The language of a page. Chinese unless the visitor chose English (the `shuyu_lang` cookie).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -495,9 +496,46 @@ pub struct Texts {
     pub done_registration: &'static str,
     pub done_issue_raised: &'static str,
     pub done_issue_answered: &'static str,
+    pub ds_title: &'static str,
+    pub ds_intro: &'static str,
+    pub ds_none: &'static str,
+    pub ds_number: &'static str,
+    pub ds_resource_version: &'static str,
+    pub ds_rows: &'static str,
+    pub ds_size: &'static str,
+    pub ds_encoding: &'static str,
+    pub ds_encoding_parquet: &'static str,
+    pub ds_imported_at: &'static str,
+    pub ds_imported_by: &'static str,
+    pub ds_quality: &'static str,
+    pub ds_field: &'static str,
+    pub ds_null_rate: &'static str,
+    pub ds_distinct: &'static str,
+    pub ds_extent: &'static str,
+    pub ds_length: &'static str,
+    pub ds_format: &'static str,
+    pub ds_validity: &'static str,
+    pub ds_not_applicable: &'static str,
+    pub ds_estimate_hint: &'static str,
+    pub format_none: &'static str,
+    pub format_resident_id: &'static str,
+    pub format_credit_code: &'static str,
+    pub format_mobile: &'static str,
+    pub format_date: &'static str,
 }
 
 impl Texts {
+    /// The name of a field's format check.
+    pub const fn format_kind(&self, f: FormatKind) -> &'static str {
+        match f {
+            FormatKind::None => self.format_none,
+            FormatKind::ResidentId => self.format_resident_id,
+            FormatKind::CreditCode => self.format_credit_code,
+            FormatKind::Mobile => self.format_mobile,
+            FormatKind::Date => self.format_date,
+        }
+    }
+
     pub const fn open_category(&self, c: OpenCategory) -> &'static str {
         match c {
             OpenCategory::Unconditional => self.open_unconditional,
@@ -950,6 +988,32 @@ pub const ZH: Texts = Texts {
     done_registration: "登记记录已更新。",
     done_issue_raised: "数据质量问题已提交，提供部门须在期限内答复。",
     done_issue_answered: "答复已记录。",
+    ds_title: "数据集版本与数据质量",
+    ds_intro: "已挂接到本资源的数据集版本。质量画像只含汇总统计（行数、空值率、不同值个数、取值范围、格式合规率），从不显示数据值。",
+    ds_none: "本资源尚未挂接数据集。",
+    ds_number: "数据集版本",
+    ds_resource_version: "资源版本",
+    ds_rows: "行数",
+    ds_size: "大小",
+    ds_encoding: "编码",
+    ds_encoding_parquet: "Parquet",
+    ds_imported_at: "导入时间",
+    ds_imported_by: "导入人",
+    ds_quality: "最新版本（第 {0} 版）的字段质量",
+    ds_field: "数据项",
+    ds_null_rate: "空值率",
+    ds_distinct: "不同值个数",
+    ds_extent: "最小值–最大值",
+    ds_length: "长度 {0}–{1}",
+    ds_format: "格式校验",
+    ds_validity: "格式合规率",
+    ds_not_applicable: "—",
+    ds_estimate_hint: "≈ 表示估算值（误差约 0.8%）。",
+    format_none: "无",
+    format_resident_id: "居民身份证号码",
+    format_credit_code: "统一社会信用代码",
+    format_mobile: "手机号码",
+    format_date: "日期",
 };
 
 pub const EN: Texts = Texts {
@@ -1333,6 +1397,32 @@ pub const EN: Texts = Texts {
     done_registration: "Registration record updated.",
     done_issue_raised: "Quality issue raised; the provider must answer by the due date.",
     done_issue_answered: "Answer recorded.",
+    ds_title: "Dataset versions and quality",
+    ds_intro: "The dataset versions attached to this resource. The quality profile holds aggregates only (rows, null rate, distinct values, range, format validity), never a data value.",
+    ds_none: "No dataset has been attached to this resource yet.",
+    ds_number: "Dataset version",
+    ds_resource_version: "Resource version",
+    ds_rows: "Rows",
+    ds_size: "Size",
+    ds_encoding: "Encoding",
+    ds_encoding_parquet: "Parquet",
+    ds_imported_at: "Imported at",
+    ds_imported_by: "Imported by",
+    ds_quality: "Field quality of the latest version ({0})",
+    ds_field: "Field",
+    ds_null_rate: "Null rate",
+    ds_distinct: "Distinct",
+    ds_extent: "Min–max",
+    ds_length: "length {0}–{1}",
+    ds_format: "Format check",
+    ds_validity: "Validity",
+    ds_not_applicable: "—",
+    ds_estimate_hint: "≈ marks an estimate (standard error about 0.8 %).",
+    format_none: "none",
+    format_resident_id: "resident ID number",
+    format_credit_code: "unified social credit code",
+    format_mobile: "mobile number",
+    format_date: "date",
 };
 
 #[cfg(test)]

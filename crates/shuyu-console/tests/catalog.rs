@@ -721,3 +721,48 @@ async fn registration_moves_through_its_steps_and_the_package_downloads() {
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
 }
+
+/// The demo's datasets, imported by their source departments (a few rows each).
+async fn with_datasets(t: &TestApp) {
+    shuyu_testkit::demo::data::seed_datasets(&t.app, 200, |_, _| {})
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn provider_sees_dataset_versions_and_field_quality_without_values() {
+    let t = TestApp::sqlite().await;
+    with_datasets(&t).await;
+    let id = resource_named(&t, "社会保险缴费明细").await.id();
+    let mut source = signed_in(&t, "source2").await;
+    let page = source.get(&format!("/resources/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.has("数据集版本与数据质量"), "{}", page.body);
+    assert!(page.has("dataset-versions") && page.has("dataset-quality"));
+    // The resident ID field, with every value of the right format.
+    let quality = page.body.find("dataset-quality").unwrap();
+    let start = page.body[quality..]
+        .find("<code>resident_id</code>")
+        .expect("resident_id row")
+        + quality;
+    let row_end = page.body[start..].find("</tr>").unwrap() + start;
+    let row = &page.body[start..row_end];
+    assert!(row.contains("居民身份证号码"), "{row}");
+    assert!(row.contains("100%"), "{row}");
+    assert!(row.contains("长度 18–18"), "{row}");
+    // Aggregates only: no identifier-length digit run (resident IDs are 18 digits).
+    assert!(longest_digit_run(&without_ids(&page.body)) < 11);
+}
+
+#[tokio::test]
+async fn merchant_does_not_see_dataset_quality() {
+    let t = TestApp::sqlite().await;
+    with_datasets(&t).await;
+    let id = resource_named(&t, "社会保险缴费明细").await.id();
+    let mut merchant = signed_in(&t, "merchant").await;
+    for uri in [format!("/resources/{id}"), format!("/catalog/{id}")] {
+        let page = merchant.get(&uri).await;
+        assert!(!page.has("数据集版本与数据质量"), "{uri}: {}", page.body);
+        assert!(!page.has("dataset-quality"), "{uri}");
+    }
+}

@@ -349,7 +349,7 @@ fn outcome_label(lang: Lang, outcome: Outcome) -> &'static str {
 }
 
 /// Usernames by person id, for the people visible to the caller.
-async fn person_names(state: &ApiState, me: &SignedIn) -> HashMap<String, String> {
+pub(crate) async fn person_names(state: &ApiState, me: &SignedIn) -> HashMap<String, String> {
     state
         .app
         .people(&me.ctx, None)

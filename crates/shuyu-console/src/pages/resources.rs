@@ -1,10 +1,14 @@
 //! `/resources`: the managed side of the catalog for the people who run it. The list of resources
 //! visible to the caller with the state of their latest version; `/resources/{id}` with its versions,
 //! a field-level diff, whether it may be authorized, the review buttons, the national registration
-//! record with its next steps and package, and the quality issues.
+//! record with its next steps and package, the quality issues, and — when the policy allows
+//! `dataset.read` — the dataset versions with the field quality profile of the latest (aggregates
+//! only, never a value).
 //!
 //! Buttons and forms are shown when `shuyu_policy::decide` would allow their action; every form
 //! posts to one use case, which asks the policy again.
+
+use std::collections::HashMap;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -12,13 +16,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use shuyu_api::ApiState;
-use shuyu_app::{AppError, RegistrationInput, RegistrationStep, ResourceView};
+use shuyu_app::{AppError, DatasetView, RegistrationInput, RegistrationStep, ResourceView};
 use shuyu_catalog::{
     Change, Document, QualityIssueId, RegistrationRecord, RegistrationState,
     Resource as CatalogResource, ResourceId, VersionState,
 };
 use shuyu_core::Timestamp;
 use shuyu_policy::{Action, Resource};
+use shuyu_quality::Extent;
 
 use crate::i18n::{Lang, fill};
 use crate::layout::{Notice, Section, describe_error, notice, when};
@@ -167,6 +172,18 @@ async fn render(
     let registration = state.app.registration(&me.ctx, id).await.ok();
     let issues = state.app.quality_issues(&me.ctx, id).await.ok();
     let target = entry(resource);
+    // Shown only when the policy allows reading datasets; the use case asks the policy again.
+    let datasets = if me.may(state, Action::DatasetRead, &target) {
+        let datasets = state.app.datasets(&me.ctx, id).await.ok();
+        let names = if datasets.as_ref().is_some_and(|d| !d.is_empty()) {
+            crate::pages::audit::person_names(state, me).await
+        } else {
+            HashMap::new()
+        };
+        datasets.map(|d| (d, names))
+    } else {
+        None
+    };
     let csrf = me.session.csrf.clone();
     let base = format!("/resources/{id}");
     let pending = resource.pending();
@@ -249,6 +266,9 @@ async fn render(
         @if let Some((from, to, changes)) = &diff {
             (diff_section(lang, &base, count, *from, *to, changes))
         }
+        @if let Some((datasets, names)) = &datasets {
+            (datasets_section(lang, datasets, names))
+        }
         (registration_section(state, me, resource, registration.as_ref(), &base))
         @if let Some(issues) = &issues {
             (quality_section(lang, issues, &answers, None))
@@ -300,6 +320,138 @@ fn versions_table(lang: Lang, resource: &CatalogResource) -> Markup {
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+/// A byte count for people: B, KiB, MiB, GiB.
+fn size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    #[allow(clippy::cast_precision_loss)]
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    let name = UNITS.get(unit).copied().unwrap_or("B");
+    if unit == 0 {
+        format!("{bytes} {name}")
+    } else {
+        format!("{value:.1} {name}")
+    }
+}
+
+/// A rate in `0..=1` as a percentage: exactly 0 and 1 read `0%` and `100%`; anything in between
+/// keeps one decimal and never rounds to either end (99.96 % valid is not "100%").
+fn percent(rate: f64) -> String {
+    if rate >= 1.0 {
+        "100%".to_owned()
+    } else if rate <= 0.0 || rate.is_nan() {
+        "0%".to_owned()
+    } else {
+        format!("{:.1}%", (rate * 100.0).clamp(0.1, 99.9))
+    }
+}
+
+/// The range of a field: numbers and dates as min–max, text as its length range. Never a text
+/// value: [`Extent`] has no variant that holds one.
+fn extent(lang: Lang, extent: Option<&Extent>) -> String {
+    let t = lang.texts();
+    match extent {
+        None => t.ds_not_applicable.to_owned(),
+        Some(Extent::Integer { min, max }) => format!("{min} – {max}"),
+        Some(Extent::Unsigned { min, max }) => format!("{min} – {max}"),
+        Some(Extent::Number { min, max }) => format!("{min} – {max}"),
+        Some(Extent::Date { min, max }) => format!("{min} – {max}"),
+        Some(Extent::Timestamp { min, max }) => format!(
+            "{} – {}",
+            min.format("%Y-%m-%d %H:%M:%S"),
+            max.format("%Y-%m-%d %H:%M:%S")
+        ),
+        Some(Extent::Length { min, max }) => {
+            fill(t.ds_length, &[&min.to_string(), &max.to_string()])
+        }
+    }
+}
+
+/// The dataset versions of the resource and the field quality of the latest one: aggregates only.
+fn datasets_section(
+    lang: Lang,
+    datasets: &[DatasetView],
+    names: &HashMap<String, String>,
+) -> Markup {
+    let t = lang.texts();
+    let latest = datasets.iter().max_by_key(|d| d.number);
+    html! {
+        section.card.datasets {
+            h2 { (t.ds_title) }
+            p.muted { (t.ds_intro) }
+            @if datasets.is_empty() {
+                p { (t.ds_none) }
+            } @else {
+                div.table-wrap {
+                    table.data.dataset-versions {
+                        thead { tr {
+                            th { (t.ds_number) } th { (t.ds_resource_version) } th { (t.ds_rows) }
+                            th { (t.ds_size) } th { (t.ds_encoding) } th { (t.ds_imported_at) }
+                            th { (t.ds_imported_by) }
+                        } }
+                        tbody {
+                            @for d in datasets.iter().rev() {
+                                tr {
+                                    td.num { (d.number) }
+                                    td.num { (d.resource_number) }
+                                    td.num { (d.rows) }
+                                    td.num.nowrap { (size(d.parquet_bytes)) }
+                                    td { (d.encoding.as_deref().unwrap_or(t.ds_encoding_parquet)) }
+                                    td.nowrap { (when(d.created_at)) }
+                                    td {
+                                        @match names.get(&d.created_by.to_string()) {
+                                            Some(name) => (name),
+                                            None => code { (d.created_by) },
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if let Some(latest) = latest {
+                h3 { (fill(t.ds_quality, &[&latest.number.to_string()])) }
+                div.table-wrap {
+                    table.data.dataset-quality {
+                        thead { tr {
+                            th { (t.ds_field) } th { (t.ds_rows) } th { (t.ds_null_rate) }
+                            th { (t.ds_distinct) } th { (t.ds_extent) } th { (t.ds_format) }
+                            th { (t.ds_validity) }
+                        } }
+                        tbody {
+                            @for q in &latest.quality {
+                                @let p = &q.profile;
+                                tr {
+                                    td { code { (q.field) } }
+                                    td.num { (p.rows) }
+                                    td.num { (percent(p.null_rate)) }
+                                    td.num { @if p.distinct_is_estimate { "≈" } (p.distinct) }
+                                    td.nowrap { (extent(lang, p.extent.as_ref())) }
+                                    td { (t.format_kind(p.format)) }
+                                    td.num {
+                                        @match p.validity_rate {
+                                            Some(rate) => (percent(rate)),
+                                            None => (t.ds_not_applicable),
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if latest.quality.iter().any(|q| q.profile.distinct_is_estimate) {
+                    p.hint { (t.ds_estimate_hint) }
                 }
             }
         }
