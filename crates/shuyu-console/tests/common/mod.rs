@@ -1,0 +1,138 @@
+//! Helpers shared by the console's test files: an in-process browser with a cookie jar.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use shuyu_testkit::TestApp;
+use shuyu_testkit::demo::DEMO_PASSWORD;
+use tower::ServiceExt;
+
+/// What came back.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    pub fn has(&self, text: &str) -> bool {
+        self.body.contains(text)
+    }
+
+    /// The value of the first hidden `_csrf` field on the page.
+    pub fn csrf(&self) -> String {
+        let marker = r#"name="_csrf" value=""#;
+        let start = self.body.find(marker).expect("a _csrf field") + marker.len();
+        let end = self.body[start..].find('"').unwrap() + start;
+        self.body[start..end].to_owned()
+    }
+}
+
+/// A browser: the console router and a cookie jar.
+pub struct Browser {
+    pub router: Router,
+    pub jar: BTreeMap<String, String>,
+}
+
+impl Browser {
+    pub fn new(t: &TestApp) -> Self {
+        Self {
+            router: shuyu_console::router(t.state.clone()),
+            jar: BTreeMap::new(),
+        }
+    }
+
+    pub async fn send(&mut self, method: &str, uri: &str, form: Option<&[(&str, &str)]>) -> Reply {
+        let mut request = Request::builder().method(method).uri(uri);
+        if !self.jar.is_empty() {
+            let cookies: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            request = request.header(header::COOKIE, cookies.join("; "));
+        }
+        let body = match form {
+            Some(fields) => {
+                request = request.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+                Body::from(serde_urlencoded::to_string(fields).unwrap())
+            }
+            None => Body::empty(),
+        };
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        for set in headers.get_all(header::SET_COOKIE) {
+            let set = set.to_str().unwrap();
+            let (pair, attributes) = set.split_once(';').unwrap_or((set, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attributes.contains("Max-Age=0") {
+                self.jar.remove(name);
+            } else {
+                self.jar.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub async fn get(&mut self, uri: &str) -> Reply {
+        self.send("GET", uri, None).await
+    }
+
+    pub async fn post(&mut self, uri: &str, form: &[(&str, &str)]) -> Reply {
+        self.send("POST", uri, Some(form)).await
+    }
+
+    /// Fills in and submits the sign-in form.
+    pub async fn try_sign_in(&mut self, username: &str, code: Option<&str>) -> Reply {
+        let page = self.get("/login").await;
+        assert_eq!(page.status, StatusCode::OK);
+        let token = page.csrf();
+        let mut form = vec![
+            ("_csrf", token.as_str()),
+            ("username", username),
+            ("password", DEMO_PASSWORD),
+        ];
+        if let Some(code) = code {
+            form.push(("code", code));
+        }
+        self.post("/login", &form).await
+    }
+}
+
+/// A browser signed in as a demo account (with its TOTP code where the role needs one).
+pub async fn signed_in(t: &TestApp, username: &str) -> Browser {
+    let mut browser = Browser::new(t);
+    let code = t
+        .logins
+        .get(username)
+        .totp
+        .as_ref()
+        .map(|_| t.code(username));
+    let reply = browser.try_sign_in(username, code.as_deref()).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    browser
+}
