@@ -254,21 +254,9 @@ impl App {
         ctx: &Ctx,
         id: ResourceId,
     ) -> Result<CatalogResource, AppError> {
-        let resource = self.load_resource(id).await?;
-        self.authorize(
-            ctx,
-            Action::ResourceSubmit,
-            &entry(&resource),
-            Object::new(RESOURCE, id),
-        )
-        .await?;
-        let by = self.acting_person(ctx)?;
-        self.move_resource(
-            ctx,
-            resource,
-            Action::ResourceSubmit,
-            ResourceCommand::Submit { by },
-        )
+        self.review_step(ctx, id, Action::ResourceSubmit, |by| {
+            ResourceCommand::Submit { by }
+        })
         .await
     }
 
@@ -278,21 +266,9 @@ impl App {
         ctx: &Ctx,
         id: ResourceId,
     ) -> Result<CatalogResource, AppError> {
-        let resource = self.load_resource(id).await?;
-        self.authorize(
-            ctx,
-            Action::ResourceReview,
-            &entry(&resource),
-            Object::new(RESOURCE, id),
-        )
-        .await?;
-        let by = self.acting_person(ctx)?;
-        self.move_resource(
-            ctx,
-            resource,
-            Action::ResourceReview,
-            ResourceCommand::Approve { by },
-        )
+        self.review_step(ctx, id, Action::ResourceReview, |by| {
+            ResourceCommand::Approve { by }
+        })
         .await
     }
 
@@ -303,21 +279,9 @@ impl App {
         id: ResourceId,
         reasons: Vec<String>,
     ) -> Result<CatalogResource, AppError> {
-        let resource = self.load_resource(id).await?;
-        self.authorize(
-            ctx,
-            Action::ResourceReview,
-            &entry(&resource),
-            Object::new(RESOURCE, id),
-        )
-        .await?;
-        let by = self.acting_person(ctx)?;
-        self.move_resource(
-            ctx,
-            resource,
-            Action::ResourceReview,
-            ResourceCommand::Refuse { by, reasons },
-        )
+        self.review_step(ctx, id, Action::ResourceReview, |by| {
+            ResourceCommand::Refuse { by, reasons }
+        })
         .await
     }
 
@@ -733,6 +697,22 @@ impl App {
     }
 
     /// Saves the outcome of `cmd` on `resource` with its audit event.
+    /// One step of a version's review: authorize `action` on the resource, then apply the command
+    /// made for the acting person.
+    async fn review_step(
+        &self,
+        ctx: &Ctx,
+        id: ResourceId,
+        action: Action,
+        command: impl FnOnce(PersonId) -> ResourceCommand,
+    ) -> Result<CatalogResource, AppError> {
+        let resource = self.load_resource(id).await?;
+        self.authorize(ctx, action, &entry(&resource), Object::new(RESOURCE, id))
+            .await?;
+        let by = self.acting_person(ctx)?;
+        self.move_resource(ctx, resource, action, command(by)).await
+    }
+
     async fn move_resource(
         &self,
         ctx: &Ctx,
