@@ -1,5 +1,9 @@
 //! Every API route against every role: the policy table, end to end over HTTP. A route without an
 //! entry here fails `every_route_has_an_expectation`.
+//!
+//! The table is checked in Qiqihar, whose data service agency supplies data for the source
+//! departments (`catalog.agency_supplies`, QQ5); where a profile says otherwise the agency has no
+//! catalog rights (`catalog_grants_table` in shuyu-policy checks both kinds of city).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -13,6 +17,8 @@ use axum::http::StatusCode;
 use common::{Session, call, login};
 use serde_json::json;
 use shuyu_core::{CreditCode, Role};
+use shuyu_profile::Profile;
+use shuyu_store::testing::TestDb;
 use shuyu_testkit::TestApp;
 
 /// Who may call a route (on the objects the test uses: the merchant's organisation, the newcomer
@@ -250,7 +256,9 @@ fn every_route_has_an_expectation() {
 
 #[tokio::test]
 async fn every_route_answers_every_role_as_the_policy_says() {
-    let t = TestApp::sqlite().await;
+    let profile = Profile::builtin("qiqihar").unwrap();
+    assert!(profile.catalog().agency_supplies.value);
+    let t = TestApp::on(TestDb::sqlite(), profile).await;
     let router = t.api();
     let admin = login(&t, &router, "admin").await;
     let merchant_org = t

@@ -383,7 +383,7 @@ fn decide_unnamed(
             );
         }
     }
-    grant(actor, action, resource)
+    grant(actor, action, resource, profile)
 }
 
 /// The public catalog and its approved entries: what anyone may browse.
@@ -397,12 +397,13 @@ fn is_public_catalog(resource: &Resource) -> bool {
 /// The grants: which role may do what. Anything not listed is denied.
 ///
 /// Catalog: a source department acts for its own organisation; the data service agency
-/// (公共数据服务机构) may act for any source department (QQ5: the agency is entrusted by source
-/// departments to register and maintain their resources; which department entrusted it is not
-/// modelled yet, so it may act for all).
-fn grant(actor: &Actor, action: Action, resource: &Resource) -> Decision {
+/// (公共数据服务机构) acts for every source department where the profile gives it that task
+/// (`catalog.agency_supplies`, QQ5: the city-level agency compiles the catalog and aggregates and
+/// supplies the public data of all departments), and for none elsewhere.
+fn grant(actor: &Actor, action: Action, resource: &Resource, profile: &Profile) -> Decision {
     use Role::*;
     let role = actor.role;
+    let acts_for = |provider: OrgId| may_act_for(actor, provider, profile);
     let oversight = matches!(role, Admin | Authority | Operator | Supervisor);
     let allowed = match (action, resource) {
         (
@@ -439,16 +440,14 @@ fn grant(actor: &Actor, action: Action, resource: &Resource) -> Decision {
         (Action::AuditVerify, Resource::AuditTrail) => {
             matches!(role, Supervisor | Authority | Admin)
         }
-        (Action::ResourceRegister, Resource::Org { id }) => {
-            (role == SourceDepartment && *id == actor.org) || role == DataServiceAgency
-        }
+        (Action::ResourceRegister, Resource::Org { id }) => acts_for(*id),
         (
             Action::ResourceEdit | Action::ResourceSubmit,
             Resource::CatalogEntry { provider, .. },
-        ) => acts_for(actor, *provider),
+        ) => acts_for(*provider),
         (Action::ResourceReview, Resource::CatalogEntry { .. }) => role == Authority,
         (Action::ResourceRead, Resource::CatalogEntry { provider, .. }) => {
-            oversight || *provider == actor.org || role == DataServiceAgency
+            oversight || *provider == actor.org || acts_for(*provider)
         }
         (Action::CatalogBrowse, r) => is_public_catalog(r),
         (
@@ -457,7 +456,7 @@ fn grant(actor: &Actor, action: Action, resource: &Resource) -> Decision {
                 provider,
                 authority_step,
             },
-        ) => role == Authority || (!*authority_step && acts_for(actor, *provider)),
+        ) => role == Authority || (!*authority_step && acts_for(*provider)),
         (Action::QualityIssueRaise, Resource::CatalogEntry { public: true, .. }) => {
             matches!(role, Operator | Merchant)
         }
@@ -471,11 +470,9 @@ fn grant(actor: &Actor, action: Action, resource: &Resource) -> Decision {
                 raised_by,
             },
         ) => role == Authority || *provider == actor.org || *raised_by == actor.org,
-        (Action::DatasetImport, Resource::CatalogEntry { provider, .. }) => {
-            acts_for(actor, *provider)
-        }
+        (Action::DatasetImport, Resource::CatalogEntry { provider, .. }) => acts_for(*provider),
         (Action::DatasetRead, Resource::CatalogEntry { provider, .. }) => {
-            role == Authority || acts_for(actor, *provider)
+            role == Authority || acts_for(*provider)
         }
         _ => false,
     };
@@ -493,10 +490,10 @@ fn grant(actor: &Actor, action: Action, resource: &Resource) -> Decision {
 }
 
 /// Whether the actor may act for the source department `provider`: its own staff, or the data
-/// service agency.
-fn acts_for(actor: &Actor, provider: OrgId) -> bool {
+/// service agency where the profile gives it the supply of data (`catalog.agency_supplies`).
+fn may_act_for(actor: &Actor, provider: OrgId, profile: &Profile) -> bool {
     (actor.role == Role::SourceDepartment && provider == actor.org)
-        || actor.role == Role::DataServiceAgency
+        || (actor.role == Role::DataServiceAgency && profile.catalog().agency_supplies.value)
 }
 
 #[cfg(test)]

@@ -390,8 +390,18 @@ fn a_denial_names_the_refused_action() {
     );
 }
 
+/// The catalog grants, in a city whose data service agency supplies data for the source
+/// departments (qiqihar, QQ5) and in one where it does not (zhongwei).
 #[test]
 fn catalog_grants_table() {
+    for (city, agency_supplies) in [("qiqihar", true), ("zhongwei", false)] {
+        let profile = Profile::builtin(city).unwrap();
+        assert_eq!(profile.catalog().agency_supplies.value, agency_supplies);
+        catalog_grants(&profile, agency_supplies);
+    }
+}
+
+fn catalog_grants(profile: &Profile, agency_supplies: bool) {
     use Action::*;
     use Role::*;
     let (own_org, other_org, _, _) = ids();
@@ -405,17 +415,11 @@ fn catalog_grants_table() {
         raised_by,
     };
     let allowed = |role: Role, action, resource: &Resource| {
-        decide(
-            &Principal::Person(actor(role)),
-            action,
-            resource,
-            &profile(),
-        )
-        .is_allowed()
+        decide(&Principal::Person(actor(role)), action, resource, profile).is_allowed()
     };
     for &role in Role::ALL {
         let oversight = matches!(role, Admin | Authority | Operator | Supervisor);
-        let agency = role == DataServiceAgency;
+        let agency = role == DataServiceAgency && agency_supplies;
         let source = role == SourceDepartment;
         let cases: Vec<(Action, Resource, bool)> = vec![
             (

@@ -22,6 +22,11 @@ use crate::cited::Cited;
 pub struct CatalogRules {
     /// Whether resources carry a registration record for the national platform (NAT-1).
     pub registration_required: Cited<bool>,
+    /// Whether the city's data service agency (公共数据服务机构) compiles the catalog and supplies data
+    /// for the source departments: registers, edits and submits their resources, manages their
+    /// registration records and imports their datasets. Only a regulation that gives such an agency
+    /// that task (QQ5) sets it; elsewhere source departments do it themselves and the agency may not.
+    pub agency_supplies: Cited<bool>,
     /// Calendar days a source department has to answer a quality issue (QLT-1). Where a text speaks
     /// of working days its article says so; the working-day calendar replaces the computation later.
     pub quality_answer_days: Cited<u32>,

@@ -120,6 +120,13 @@ pub(crate) fn lines(profile: &Profile) -> Vec<RuleLine> {
             &catalog.registration_required.article,
         ),
         line(
+            "catalog.agency_supplies",
+            "公共数据服务机构代数源部门编目、供数",
+            "The data service agency catalogs and supplies data for source departments",
+            yes_no(catalog.agency_supplies.value),
+            &catalog.agency_supplies.article,
+        ),
+        line(
             "catalog.quality_answer_days",
             "数据质量问题答复期限（自然日）",
             "Quality issues answered within (calendar days)",

@@ -62,6 +62,7 @@ fn refused(text: &str, key: &str) -> String {
 
 const CATALOG_KEYS: &[&str] = &[
     "catalog.registration_required",
+    "catalog.agency_supplies",
     "catalog.quality_answer_days",
     "catalog.grades",
     "catalog.domains",

@@ -6,6 +6,8 @@
 //! of what a valid resource is). This module never decides access and never interprets states: it
 //! writes what the domain's `apply` produced.
 
+use std::collections::HashMap;
+
 use shuyu_catalog::{
     IssueState, IssueTarget, OpenCategory, QualityEvent, QualityIssue, QualityIssueId,
     RegistrationDetails, RegistrationRecord, RegistrationState, Resource, ResourceDraft,
@@ -382,20 +384,37 @@ impl Store {
         }))
     }
 
-    /// Every resource, newest first (the managed side filters them by the policy).
+    /// Every resource, newest first (the managed side filters them by the policy): two queries,
+    /// whatever the number of resources.
     pub async fn resources(&self) -> Result<Vec<StoredResource>, StoreError> {
-        let ids: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM resources ORDER BY created_at DESC, id DESC")
-                .fetch_all(self.pool())
-                .await?;
-        let mut all = Vec::with_capacity(ids.len());
-        for id in ids {
-            let id: ResourceId = id.parse().map_err(|e| corrupt("id", e))?;
-            if let Some(r) = self.resource(id).await? {
-                all.push(r);
-            }
+        let rows = sqlx::query(
+            "SELECT id, provider_org, created_at FROM resources ORDER BY created_at DESC, id DESC",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let versions = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {VERSION_COLUMNS} FROM resource_versions ORDER BY resource_id, number"
+        )))
+        .fetch_all(self.pool())
+        .await?;
+        let mut by_resource: HashMap<ResourceId, Vec<StoredVersion>> = HashMap::new();
+        for row in &versions {
+            by_resource
+                .entry(parsed(row, "resource_id")?)
+                .or_default()
+                .push(version_from_row(row)?);
         }
-        Ok(all)
+        rows.iter()
+            .map(|row| {
+                let id: ResourceId = parsed(row, "id")?;
+                Ok(StoredResource {
+                    id,
+                    provider: parsed(row, "provider_org")?,
+                    created_at: time(row, "created_at")?,
+                    versions: by_resource.remove(&id).unwrap_or_default(),
+                })
+            })
+            .collect()
     }
 
     /// The approved versions matching `search`, by name.

@@ -91,6 +91,16 @@ impl TestApp {
         Self::on(TestDb::sqlite(), default_profile()).await
     }
 
+    /// One app per backend of [`TestDb::all`] (SQLite always, PostgreSQL when configured), with the
+    /// default profile: for tests whose queries must hold on both.
+    pub async fn all() -> Vec<Self> {
+        let mut apps = Vec::new();
+        for db in TestDb::all().await {
+            apps.push(Self::on(db, default_profile()).await);
+        }
+        apps
+    }
+
     pub async fn on(db: TestDb, profile: Profile) -> Self {
         let signer = AuditSigner::generate(&mut StdRng::seed_from_u64(7));
         let store = Store::open(&db.url, signer.clone(), StoreOptions::default())

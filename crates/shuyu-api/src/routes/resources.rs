@@ -19,7 +19,8 @@ use crate::wire::{
     AnswerRequest, BadInput, CancelRequest, ChangeOut, ChangeRequest, DiffQuery, DocumentWire,
     EditResourceRequest, NewQualityIssueRequest, NewResourceRequest, NoticeRequest,
     QualityIssueOut, QualityIssuesOut, ReasonsRequest, RefuseRequest, RegisterRequest,
-    RegistrationDetailsRequest, RegistrationOut, ResourceOut, ResourceSummaryOut,
+    RegistrationDetailsRequest, RegistrationOut, ResourceListQuery, ResourceOut, ResourcePage,
+    ResourceSummaryOut,
 };
 
 pub(super) fn router() -> OpenApiRouter<ApiState> {
@@ -55,14 +56,33 @@ async fn resource_out(
     Ok(ResourceOut::from(&view))
 }
 
-/// Resources the caller manages or oversees (drafts included), newest first.
-#[utoipa::path(get, path = "/api/v1/resources", tag = "catalog", responses((status = 200, body = Vec<ResourceSummaryOut>), (status = 401, body = Problem)))]
+/// Resources the caller manages or oversees (drafts included), newest first, a page at a time.
+#[utoipa::path(get, path = "/api/v1/resources", tag = "catalog", params(ResourceListQuery),
+    responses((status = 200, body = ResourcePage), (status = 401, body = Problem), (status = 422, body = Problem)))]
 async fn list_resources(
     State(state): State<ApiState>,
     caller: Caller,
-) -> Result<Json<Vec<ResourceSummaryOut>>, ApiError> {
+    ApiQuery(q): ApiQuery<ResourceListQuery>,
+) -> Result<Json<ResourcePage>, ApiError> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(Problem::invalid("limit", "limit is 1 to 500").into());
+    }
+    let offset = q.offset.unwrap_or(0);
     let all = state.app.resources(&caller.ctx).await?;
-    Ok(Json(all.iter().map(ResourceSummaryOut::from).collect()))
+    let total = all.len() as u64;
+    let resources: Vec<ResourceSummaryOut> = all
+        .iter()
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(limit as usize)
+        .map(ResourceSummaryOut::from)
+        .collect();
+    let end = offset.saturating_add(resources.len() as u64);
+    Ok(Json(ResourcePage {
+        resources,
+        total,
+        next_offset: (end < total).then_some(end),
+    }))
 }
 
 /// Register a resource (source department staff, or the data service agency for one); its first

@@ -406,6 +406,26 @@ impl From<&Resource> for ResourceSummaryOut {
     }
 }
 
+/// Paging of the managed list.
+#[derive(Debug, Default, Deserialize, IntoParams, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceListQuery {
+    /// At most this many resources (1 to 500, default 100).
+    pub limit: Option<u32>,
+    /// Skip this many of the visible resources first (default 0).
+    pub offset: Option<u64>,
+}
+
+/// One page of the managed list, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResourcePage {
+    pub resources: Vec<ResourceSummaryOut>,
+    /// How many resources the caller may see in all.
+    pub total: u64,
+    /// The `offset` of the next page, absent on the last.
+    pub next_offset: Option<u64>,
+}
+
 #[derive(Debug, Deserialize, IntoParams, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DiffQuery {
