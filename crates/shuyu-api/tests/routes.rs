@@ -14,12 +14,14 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{Session, call, login};
+use common::{Session, call, login, raw};
 use serde_json::json;
 use shuyu_core::{CreditCode, Role};
 use shuyu_profile::Profile;
 use shuyu_store::testing::TestDb;
+use shuyu_synth::CsvEncoding;
 use shuyu_testkit::TestApp;
+use shuyu_testkit::demo::data::DemoDataset;
 
 /// Who may call a route (on the objects the test uses: the merchant's organisation, the newcomer
 /// merchant, the administrator's token).
@@ -233,6 +235,16 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/api/v1/resources/{id}/datasets",
         Who::Roles(PROVIDER),
     ),
+    (
+        "GET",
+        "/api/v1/resources/{id}/imports",
+        Who::Roles(PROVIDER_AND_AUTHORITY),
+    ),
+    (
+        "GET",
+        "/api/v1/imports/{id}",
+        Who::Roles(PROVIDER_AND_AUTHORITY),
+    ),
     // Last: it ends the session.
     ("POST", "/api/v1/auth/logout", Who::SignedIn),
 ];
@@ -305,6 +317,24 @@ async fn every_route_answers_every_role_as_the_policy_says() {
     .await;
     assert_eq!(issue.status, StatusCode::CREATED, "{}", issue.text());
     let issue_id = issue.json()["id"].as_str().unwrap().to_owned();
+    // An import of the enterprise registry by its source department: its job.
+    let source = login(&t, &router, "source").await;
+    let upload = axum::http::Request::builder()
+        .method("POST")
+        .uri(format!("/api/v1/resources/{resource_id}/datasets"))
+        .header("content-type", "text/csv")
+        .header(
+            "cookie",
+            format!("shuyu_session={}", source.cookie.unwrap()),
+        )
+        .header("x-csrf-token", source.csrf.unwrap())
+        .body(axum::body::Body::from(
+            DemoDataset::EnterpriseRegistry.csv(20, CsvEncoding::Utf8),
+        ))
+        .unwrap();
+    let imported = raw(&router, upload).await;
+    assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.text());
+    let job_id = imported.json()["id"].as_str().unwrap().to_owned();
 
     let mut principals: Vec<(Option<Role>, Session)> = vec![(None, Session::default())];
     for role in Role::ALL {
@@ -329,6 +359,8 @@ async fn every_route_answers_every_role_as_the_policy_says() {
                         &merchant_org_id
                     } else if template.contains("tokens") {
                         &token_id
+                    } else if template.starts_with("/api/v1/imports") {
+                        &job_id
                     } else if template.contains("catalog") || template.contains("resources") {
                         &resource_id
                     } else {

@@ -13,7 +13,11 @@
 //!    `dataset.import` audit event; if that fails, the published object is deleted again.
 //!
 //! Any failure after authorization is itself an audit event with outcome `failed` naming the
-//! reason (lines, columns and fields — never values). Objects left by a crash between steps 3 and
+//! reason (lines, columns and fields — never values).
+//!
+//! Every import, whichever way it comes (API, command line, demo), is registered as an import job
+//! once authorized ([`App::begin_import`]) and records its rows and bytes after every batch, then
+//! its outcome ([`App::run_import`]); see `imports.rs` for who may watch it and for how long. Objects left by a crash between steps 3 and
 //! 4 are unreferenced: a housekeeping sweep that deletes objects without a row is still to come.
 //!
 //! The data key exists in memory only (in the encrypted store's key map); the database holds it
@@ -42,6 +46,7 @@ use shuyu_store::{StoreError, StoredDataset};
 use sm3::{Digest, Sm3};
 
 use crate::catalog::{entry, person_actor};
+use crate::imports::{ImportJob, ImportJobs, ImportState, PendingImport};
 use crate::{App, AppError, Ctx, Object};
 
 const DATASET: &str = "dataset";
@@ -53,6 +58,7 @@ pub struct DataStore {
     objects: Arc<dyn ObjectStore>,
     ring: RwLock<Option<Arc<KeyRing>>>,
     options: ImportOptions,
+    jobs: ImportJobs,
 }
 
 impl std::fmt::Debug for DataStore {
@@ -92,6 +98,7 @@ impl DataStore {
             objects,
             ring: RwLock::new(ring.map(Arc::new)),
             options: ImportOptions::default(),
+            jobs: ImportJobs::default(),
         })
     }
 
@@ -105,6 +112,11 @@ impl DataStore {
     /// The data directory.
     pub fn dir(&self) -> &FsPath {
         &self.dir
+    }
+
+    /// The registry of import jobs (running, and recently finished).
+    pub fn jobs(&self) -> &ImportJobs {
+        &self.jobs
     }
 
     fn ring(&self) -> Result<Arc<KeyRing>, AppError> {
@@ -128,6 +140,17 @@ pub enum ImportSource {
     ParquetFile(File),
     /// A Parquet upload spooled encrypted (the API).
     ParquetSpooled(Spooled),
+}
+
+impl ImportSource {
+    /// The input's size when it is cheap to know (a Parquet file on disk); the API passes the
+    /// spooled upload's size itself.
+    pub fn total_bytes(&self) -> Option<u64> {
+        match self {
+            ImportSource::ParquetFile(file) => file.metadata().ok().map(|m| m.len()),
+            ImportSource::Csv(_) | ImportSource::ParquetSpooled(_) => None,
+        }
+    }
 }
 
 impl std::fmt::Debug for ImportSource {
@@ -290,7 +313,7 @@ impl App {
         self
     }
 
-    fn data(&self) -> Result<&Arc<DataStore>, AppError> {
+    pub(crate) fn data(&self) -> Result<&Arc<DataStore>, AppError> {
         self.data.as_ref().ok_or_else(|| {
             AppError::Unavailable("this deployment has no data directory for datasets".into())
         })
@@ -305,7 +328,8 @@ impl App {
             .map_err(|e| AppError::Internal(format!("cannot create the upload spool: {e}")))
     }
 
-    /// Imports a dataset version of `resource` (see the module documentation).
+    /// Imports a dataset version of `resource` (see the module documentation): [`App::begin_import`]
+    /// then [`App::run_import`]. Its job is registered, so others may watch it.
     pub async fn import_dataset(
         &self,
         ctx: &Ctx,
@@ -313,34 +337,116 @@ impl App {
         source: ImportSource,
         progress: ProgressFn,
     ) -> Result<DatasetView, AppError> {
+        let pending = self
+            .begin_import(ctx, resource, source.total_bytes())
+            .await?;
+        self.run_import(ctx, pending, source, progress).await
+    }
+
+    /// Authorizes an import into `resource` and registers its job as running (`total_bytes`: the
+    /// input's size, when known). The import itself is [`App::run_import`]; the API answers an
+    /// asynchronous upload with the job in between.
+    pub async fn begin_import(
+        &self,
+        ctx: &Ctx,
+        resource: ResourceId,
+        total_bytes: Option<u64>,
+    ) -> Result<PendingImport, AppError> {
         let catalog = self.load_resource(resource).await?;
         let id = DatasetId::mint(self.now(), self.random_bytes());
-        let object = || Object::new(DATASET, id);
-        self.authorize(ctx, Action::DatasetImport, &entry(&catalog), object())
-            .await?;
-        let by = person_actor(ctx)
-            .map(|a| a.person)
-            .ok_or(AppError::Unauthenticated)?;
-        match self
-            .import_steps(ctx, &catalog, id, by, source, progress)
+        self.authorize(
+            ctx,
+            Action::DatasetImport,
+            &entry(&catalog),
+            Object::new(DATASET, id),
+        )
+        .await?;
+        let actor = person_actor(ctx).ok_or(AppError::Unauthenticated)?;
+        let jobs = match self.data() {
+            Ok(data) => data.jobs.clone(),
+            Err(err) => {
+                return Err(self
+                    .import_failed(ctx, Object::new(DATASET, id), resource, err)
+                    .await);
+            }
+        };
+        let job = ImportJob {
+            id,
+            resource,
+            started_by: actor.person,
+            started_by_org: actor.org,
+            started_at: self.now(),
+            state: ImportState::Running,
+            rows: 0,
+            input_bytes: 0,
+            total_bytes,
+            finished_at: None,
+        };
+        Ok(self.new_pending_import(&jobs, job, catalog))
+    }
+
+    /// Runs an import begun by [`App::begin_import`], recording its progress and outcome on its
+    /// job. A failure is a `dataset.import` event with outcome `failed`, and the job's error.
+    pub async fn run_import(
+        &self,
+        ctx: &Ctx,
+        pending: PendingImport,
+        source: ImportSource,
+        progress: ProgressFn,
+    ) -> Result<DatasetView, AppError> {
+        let progress = pending.recording(progress);
+        let result = match self
+            .import_steps(
+                ctx,
+                &pending.catalog,
+                pending.id,
+                pending.by,
+                source,
+                progress,
+            )
             .await
         {
             Ok(view) => Ok(view),
-            Err(err) => {
-                let detail = format!("resource {resource}: {}", failure_reason(&err));
-                let draft = self.event(
+            Err(err) => Err(self
+                .import_failed(
                     ctx,
-                    Action::DatasetImport.as_str(),
-                    object(),
-                    &(),
-                    Outcome::Failed,
-                    &detail,
-                );
-                let mut tx = self.store.begin().await?;
-                tx.audit(draft).await?;
-                tx.commit().await?;
-                Err(err)
-            }
+                    Object::new(DATASET, pending.id),
+                    pending.catalog.id(),
+                    err,
+                )
+                .await),
+        };
+        pending.finish(&result);
+        result
+    }
+
+    /// Records a failed import of `resource` as a `dataset.import` event with outcome `failed`,
+    /// and returns `err` (or the store's error if the event cannot be written).
+    async fn import_failed(
+        &self,
+        ctx: &Ctx,
+        object: Object<'_>,
+        resource: ResourceId,
+        err: AppError,
+    ) -> AppError {
+        let detail = format!("resource {resource}: {}", failure_reason(&err));
+        let draft = self.event(
+            ctx,
+            Action::DatasetImport.as_str(),
+            object,
+            &(),
+            Outcome::Failed,
+            &detail,
+        );
+        let written = async {
+            let mut tx = self.store.begin().await?;
+            tx.audit(draft).await?;
+            tx.commit().await
+        }
+        .await;
+        match written {
+            Ok(()) => err,
+            Err(e) => e.into(),
         }
     }
 
@@ -659,25 +765,8 @@ impl App {
     /// Records an import refused before it started (e.g. an upload over the size limit) as a
     /// failed `dataset.import` event, and returns `err`.
     pub async fn import_refused(&self, ctx: &Ctx, resource: ResourceId, err: AppError) -> AppError {
-        let detail = format!("resource {resource}: {}", failure_reason(&err));
-        let draft = self.event(
-            ctx,
-            Action::DatasetImport.as_str(),
-            Object::new("resource", resource),
-            &(),
-            Outcome::Failed,
-            &detail,
-        );
-        let written = async {
-            let mut tx = self.store.begin().await?;
-            tx.audit(draft).await?;
-            tx.commit().await
-        }
-        .await;
-        match written {
-            Ok(()) => err,
-            Err(e) => e.into(),
-        }
+        self.import_failed(ctx, Object::new("resource", resource), resource, err)
+            .await
     }
 }
 

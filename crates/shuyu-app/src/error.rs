@@ -7,7 +7,7 @@ use shuyu_store::StoreError;
 
 use crate::SsoRefusal;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AppError {
     /// No valid session or token: sign in.
     #[error("sign in first")]

@@ -23,6 +23,7 @@ mod auth;
 mod catalog;
 mod datasets;
 mod error;
+mod imports;
 mod orgs;
 mod people;
 mod sso;
@@ -47,6 +48,9 @@ pub use catalog::{
 };
 pub use datasets::{DataStore, DatasetView, FieldQuality, ImportSource, ProgressFn, Rotation};
 pub use error::AppError;
+pub use imports::{
+    ImportJob, ImportJobs, ImportState, KEEP_FINISHED, KEEP_FINISHED_SECONDS, PendingImport,
+};
 pub use orgs::NewOrg;
 pub use people::{NewPerson, PersonView};
 pub use shuyu_engine::{ImportOptions, KeyRing, MASTER_KEY_ENV, Progress};

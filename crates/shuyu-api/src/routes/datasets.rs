@@ -5,15 +5,20 @@
 //! encrypted under a throwaway key (`shuyu_engine::SpoolWriter`: no plaintext touches the disk),
 //! counted against `[storage] max_upload_mib` (413 beyond it), and imported from the spool by the
 //! app (the engine's reader is synchronous; the app runs it on a blocking thread). Progress is
-//! logged per batch with the request id; a progress endpoint is not served yet.
+//! logged per batch with the request id and recorded on the import's job (`imports.rs`): with
+//! `Prefer: respond-async` (RFC 7240) the upload is answered `202 Accepted` with the job as soon as
+//! it is spooled and checked, and the import goes on in a background task; without it the
+//! answer waits for the import (201), and the job can still be watched. Refusals before the body
+//! is accepted (401, 403, 404, 413, 415, 503) are the same in both modes.
 
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde::Serialize;
-use shuyu_app::{AppError, DatasetView, ImportSource};
+use shuyu_app::{AppError, Ctx, DatasetView, ImportSource};
 use shuyu_catalog::ResourceId;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -23,6 +28,8 @@ use crate::caller::Caller;
 use crate::extract::ApiPath;
 use crate::problem::{ApiError, Problem};
 use crate::state::ApiState;
+
+use super::imports::{self, ImportJobOut};
 
 /// The media type of Parquet uploads.
 pub const PARQUET: &str = "application/vnd.apache.parquet";
@@ -119,12 +126,125 @@ fn too_large(limit: u64) -> Problem {
     )
 }
 
+static PREFER: HeaderName = HeaderName::from_static("prefer");
+static PREFERENCE_APPLIED: HeaderName = HeaderName::from_static("preference-applied");
+
+/// Whether the request asks for an asynchronous answer (`Prefer: respond-async`, RFC 7240).
+fn prefers_async(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(&PREFER)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|p| p.split([';', '=']).next())
+        .any(|token| token.trim().eq_ignore_ascii_case("respond-async"))
+}
+
+/// The kind of upload its `Content-Type` names, if it is one we import.
+fn upload_kind(headers: &HeaderMap) -> Option<Kind> {
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match media.as_str() {
+        "text/csv" => Some(Kind::Csv),
+        PARQUET | "application/x-parquet" => Some(Kind::Parquet),
+        _ => None,
+    }
+}
+
+fn unsupported_media_type() -> Problem {
+    Problem::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-media-type",
+        "Unsupported media type",
+        format!("send the file with Content-Type: text/csv or {PARQUET}"),
+    )
+}
+
+/// Spools the body encrypted, within `[storage] max_upload_mib` (an upload over it is refused
+/// with 413 and audited). Returns the source to import and its size.
+async fn spool_upload(
+    state: &ApiState,
+    ctx: &Ctx,
+    id: ResourceId,
+    headers: &HeaderMap,
+    body: Body,
+    kind: Kind,
+) -> Result<(ImportSource, u64), ApiError> {
+    let app = &state.app;
+    let limit = state.web.upload_limit;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let over_limit = || AppError::Invalid {
+        field: "file",
+        message: "the upload is over the size limit".into(),
+    };
+    if declared.is_some_and(|n| n > limit) {
+        app.import_refused(ctx, id, over_limit()).await;
+        return Err(too_large(limit).into());
+    }
+    let mut spool = app.spool()?;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| {
+            Problem::bad_request("the upload was interrupted before its end; send it again")
+        })?;
+        if spool.written() + chunk.len() as u64 > limit {
+            app.import_refused(ctx, id, over_limit()).await;
+            return Err(too_large(limit).into());
+        }
+        std::io::Write::write_all(&mut spool, &chunk)
+            .map_err(|e| AppError::Internal(format!("cannot spool the upload: {e}")))?;
+    }
+    let size = spool.written();
+    let spooled = spool
+        .finish()
+        .map_err(|e| AppError::Internal(format!("cannot spool the upload: {e}")))?;
+    let source = match kind {
+        Kind::Csv => ImportSource::Csv(Box::new(spooled.reader())),
+        Kind::Parquet => ImportSource::ParquetSpooled(spooled),
+    };
+    Ok((source, size))
+}
+
+/// Logs progress per batch with the request id.
+fn log_progress(ctx: &Ctx) -> shuyu_app::ProgressFn {
+    let request_id = ctx.request_id.to_string();
+    Box::new(move |p: shuyu_app::Progress| {
+        tracing::info!(
+            request_id,
+            rows = p.rows,
+            input_bytes = p.input_bytes,
+            "import progress"
+        );
+    })
+}
+
 /// Import a dataset version: the body is the file, `Content-Type: text/csv` (UTF-8 or GB18030,
 /// detected) or `application/vnd.apache.parquet`. Its columns must be the registered fields of
 /// the approved version. The provider's source department or the data service agency only.
-#[utoipa::path(post, path = "/api/v1/resources/{id}/datasets", tag = "datasets", params(("id" = String, Path, description = "Resource id")),
+///
+/// With `Prefer: respond-async` the answer is `202 Accepted` as soon as the upload is spooled,
+/// with `Location: /api/v1/imports/{id}` and the job; the import goes on in the background and
+/// its failure (422, 409, …) becomes the job's `problem`. Without it the answer waits for the
+/// import (201 with the dataset version); either way the job can be watched.
+#[utoipa::path(post, path = "/api/v1/resources/{id}/datasets", tag = "datasets",
+    params(("id" = String, Path, description = "Resource id"),
+        ("Prefer" = Option<String>, Header, description = "`respond-async`: answer 202 with the import job instead of waiting")),
     request_body(content = Vec<u8>, content_type = "text/csv"),
-    responses((status = 201, body = DatasetOut), (status = 403, body = Problem), (status = 404, body = Problem),
+    responses((status = 201, body = DatasetOut),
+        (status = 202, body = ImportJobOut, description = "accepted (Prefer: respond-async): poll the job at Location",
+            headers(("Location" = String, description = "the import job, /api/v1/imports/{id}"),
+                ("Preference-Applied" = String, description = "respond-async"))),
+        (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem, description = "duplicate upload, or no approved version"),
         (status = 413, body = Problem), (status = 415, body = Problem),
         (status = 422, body = Problem, description = "columns or values do not fit the registered fields"),
@@ -135,78 +255,48 @@ async fn import_dataset(
     ApiPath(id): ApiPath<ResourceId>,
     headers: HeaderMap,
     body: Body,
-) -> Result<(StatusCode, Json<DatasetOut>), ApiError> {
+) -> Result<Response, ApiError> {
     let app = &state.app;
     let ctx = &caller.ctx;
     app.check_import(ctx, id).await?;
-    let media = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let kind = match media.as_str() {
-        "text/csv" => Kind::Csv,
-        PARQUET | "application/x-parquet" => Kind::Parquet,
-        _ => {
-            return Err(Problem::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
-                "Unsupported media type",
-                format!("send the file with Content-Type: text/csv or {PARQUET}"),
-            )
-            .into());
-        }
-    };
-    let limit = state.web.upload_limit;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        let err = AppError::Invalid {
-            field: "file",
-            message: "the upload is over the size limit".into(),
-        };
-        app.import_refused(ctx, id, err).await;
-        return Err(too_large(limit).into());
+    let kind = upload_kind(&headers).ok_or_else(unsupported_media_type)?;
+    let (source, size) = spool_upload(&state, ctx, id, &headers, body, kind).await?;
+    let pending = app.begin_import(ctx, id, Some(size)).await?;
+    if !prefers_async(&headers) {
+        let view = app
+            .run_import(ctx, pending, source, log_progress(ctx))
+            .await?;
+        return Ok((StatusCode::CREATED, Json(DatasetOut::from(view))).into_response());
     }
-    let mut spool = app.spool()?;
-    let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| {
-            Problem::bad_request("the upload was interrupted before its end; send it again")
-        })?;
-        if spool.written() + chunk.len() as u64 > limit {
-            let err = AppError::Invalid {
-                field: "file",
-                message: "the upload is over the size limit".into(),
-            };
-            app.import_refused(ctx, id, err).await;
-            return Err(too_large(limit).into());
+    let job = pending
+        .job()
+        .ok_or_else(|| AppError::Internal("a new import job is not registered".into()))?;
+    let location = HeaderValue::from_str(&imports::job_path(pending.id()))
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let (app, ctx) = (app.clone(), ctx.clone());
+    tokio::spawn(async move {
+        let request_id = ctx.request_id.to_string();
+        match app
+            .run_import(&ctx, pending, source, log_progress(&ctx))
+            .await
+        {
+            Ok(view) => tracing::info!(request_id, dataset = %view.id, "import succeeded"),
+            Err(AppError::Internal(error)) => {
+                tracing::error!(request_id, error, "import failed: internal error");
+            }
+            Err(err) => tracing::info!(request_id, error = %err, "import failed"),
         }
-        std::io::Write::write_all(&mut spool, &chunk)
-            .map_err(|e| AppError::Internal(format!("cannot spool the upload: {e}")))?;
-    }
-    let spooled = spool
-        .finish()
-        .map_err(|e| AppError::Internal(format!("cannot spool the upload: {e}")))?;
-    let source = match kind {
-        Kind::Csv => ImportSource::Csv(Box::new(spooled.reader())),
-        Kind::Parquet => ImportSource::ParquetSpooled(spooled),
-    };
-    let request_id = ctx.request_id.to_string();
-    let progress = Box::new(move |p: shuyu_app::Progress| {
-        tracing::info!(
-            request_id,
-            rows = p.rows,
-            input_bytes = p.input_bytes,
-            "import progress"
-        );
     });
-    let view = app.import_dataset(ctx, id, source, progress).await?;
-    Ok((StatusCode::CREATED, Json(DatasetOut::from(view))))
+    Ok((
+        StatusCode::ACCEPTED,
+        [
+            (header::LOCATION, location),
+            (
+                PREFERENCE_APPLIED.clone(),
+                HeaderValue::from_static("respond-async"),
+            ),
+        ],
+        Json(ImportJobOut::from(job)),
+    )
+        .into_response())
 }

@@ -6,6 +6,7 @@ mod auth;
 mod catalog;
 mod datasets;
 mod health;
+mod imports;
 mod orgs;
 mod people;
 mod profile;
@@ -33,4 +34,5 @@ pub(crate) fn router() -> OpenApiRouter<ApiState> {
         .merge(catalog::router())
         .merge(resources::router())
         .merge(datasets::router())
+        .merge(imports::router())
 }
