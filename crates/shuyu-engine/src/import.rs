@@ -315,7 +315,6 @@ pub async fn import_csv<R: Read + Send>(
         count: Arc::clone(&counter),
     };
     let decoded = Utf8Reader::new(counted)?;
-    let encoding = decoded.encoding();
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -369,7 +368,11 @@ pub async fn import_csv<R: Read + Send>(
     .await;
     let input_bytes = counter.load(Ordering::Relaxed);
     match result {
-        Ok(()) => sink.finish(input_bytes, Some(encoding)).await,
+        // Decided at the first non-ASCII byte, so known only once the whole file is read.
+        Ok(()) => {
+            let encoding = csv.get_ref().encoding();
+            sink.finish(input_bytes, Some(encoding)).await
+        }
         Err(e) => {
             sink.abort().await;
             Err(e)
