@@ -560,6 +560,17 @@ pub struct Texts {
     pub rf_handling_hint: &'static str,
     pub done_registered: &'static str,
     pub done_edited: &'static str,
+    pub rf_why_name: &'static str,
+    pub rf_why_text: &'static str,
+    pub rf_why_domain: &'static str,
+    pub rf_why_grade: &'static str,
+    pub rf_why_time: &'static str,
+    pub rf_why_fields: &'static str,
+    pub rf_why_field_name: &'static str,
+    pub rf_why_field_grade: &'static str,
+    pub rf_why_personal: &'static str,
+    pub rf_why_privacy_unit: &'static str,
+    pub rf_why_format: &'static str,
 }
 
 impl Texts {
@@ -1090,6 +1101,17 @@ pub const ZH: Texts = Texts {
     rf_handling_hint: "默认脱敏和列控制由分级和标记按规章配置推导，授权时可以更严，不能更宽。",
     done_registered: "资源已登记为草稿。核对无误后请提交审核。",
     done_edited: "已保存为新版本（草稿）。核对无误后请提交审核。",
+    rf_why_name: "请填写资源名称（不能为空，也不能过长）。",
+    rf_why_text: "请填写此项：不能为空，最多 2000 字。",
+    rf_why_domain: "请从列表中选择一个领域。",
+    rf_why_grade: "请从规章的分级中选择一个。",
+    rf_why_time: "截止日期不能早于起始日期。",
+    rf_why_fields: "至少填写一个数据项。",
+    rf_why_field_name: "名称须为 1–63 个小写英文字母、数字或下划线，以字母开头，且每个名称只能出现一次。",
+    rf_why_field_grade: "请从规章的分级中选择，且数据项的分级不能高于资源的分级。",
+    rf_why_personal: "直接标识符一定是个人信息：请同时勾选“个人信息”。",
+    rf_why_privacy_unit: "一个资源最多只有一个隐私单元。",
+    rf_why_format: "标识符格式只适用于字符串类型（“日期”格式也适用于日期类型）。",
 };
 
 pub const EN: Texts = Texts {
@@ -1537,6 +1559,17 @@ pub const EN: Texts = Texts {
     rf_handling_hint: "The default desensitization and column control follow from the grade and flags under the profile; an authorization may be stricter, never looser.",
     done_registered: "The resource is registered as a draft. Check it, then submit it for review.",
     done_edited: "Saved as a new version (a draft). Check it, then submit it for review.",
+    rf_why_name: "Give the resource a name (not empty, not too long).",
+    rf_why_text: "Fill this in: not empty, at most 2000 characters.",
+    rf_why_domain: "Choose a domain from the list.",
+    rf_why_grade: "Choose a grade of the profile's scale.",
+    rf_why_time: "The end date cannot be before the start date.",
+    rf_why_fields: "List at least one data item.",
+    rf_why_field_name: "Use 1–63 lower-case letters, digits or underscores, starting with a letter; each name appears once.",
+    rf_why_field_grade: "Choose a grade of the profile's scale, no higher than the resource's grade.",
+    rf_why_personal: "A direct identifier is personal information: tick “personal information” too.",
+    rf_why_privacy_unit: "A resource has at most one privacy unit.",
+    rf_why_format: "Identifier formats apply to string columns (the date format also to date columns).",
 };
 
 #[cfg(test)]

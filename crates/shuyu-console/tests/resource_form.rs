@@ -269,6 +269,10 @@ async fn invalid_fields_are_named_next_to_their_inputs_and_nothing_typed_is_lost
     assert!(reply.has("数据项第 2 行的名称"), "names the row and input");
     assert!(reply.has("数据项第 3 行的分级"));
     assert!(reply.has("覆盖截止日期"));
+    // What to do, in Chinese, beside the catalog's exact rule.
+    assert!(reply.has("名称须为 1–63 个小写英文字母"));
+    assert!(reply.has("请从规章的分级中选择"));
+    assert!(reply.has("截止日期不能早于起始日期"));
     assert!(reply.has(r#"<td class="invalid"><input type="text" name="fields[1].name" value=""#));
     // Everything typed is still there.
     assert!(reply.has(&format!(r#"value="{NAME}""#)));

@@ -334,7 +334,7 @@ impl ResourceForm {
             (Some(update_frequency), Some(open_category)) if problems.is_empty() => Ok((
                 ResourceDraft {
                     name: self.name.trim().to_owned(),
-                    summary: self.summary.trim().to_owned(),
+                    summary: multiline(&self.summary),
                     domain: self.domain.trim().to_owned(),
                     update_frequency,
                     coverage: Coverage {
@@ -342,7 +342,7 @@ impl ResourceForm {
                         time_to,
                         spatial: self.spatial.trim().to_owned(),
                     },
-                    legal_basis: self.legal_basis.trim().to_owned(),
+                    legal_basis: multiline(&self.legal_basis),
                     open_category,
                     grade: self.grade.trim().to_owned(),
                     fields,
@@ -352,6 +352,15 @@ impl ResourceForm {
             _ => Err(problems),
         }
     }
+}
+
+/// A textarea's text: browsers send line breaks as CRLF, which the catalog would refuse as
+/// control characters; they become plain line feeds.
+fn multiline(text: &str) -> String {
+    text.replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .trim()
+        .to_owned()
 }
 
 /// `fields[12].flags.privacy_unit` → `(12, "flags.privacy_unit")`, the index below [`MAX_ROWS`].
@@ -405,6 +414,39 @@ fn form_path(path: &str, kept: &[usize]) -> String {
             None => path.to_owned(),
         },
         None => path.to_owned(),
+    }
+}
+
+/// What to do about a problem at `path`, in the person's language. The catalog's own sentence (in
+/// English, naming the exact rule) is shown beside it.
+fn explain(lang: Lang, path: &str) -> Option<&'static str> {
+    let t = lang.texts();
+    let rest = row_key(path).map_or(path, |(_, rest)| rest);
+    let in_row = row_key(path).is_some();
+    Some(match (in_row, rest) {
+        (false, "name") => t.rf_why_name,
+        (false, "summary" | "legal_basis" | "coverage.spatial") | (true, "description") => {
+            t.rf_why_text
+        }
+        (false, "domain") => t.rf_why_domain,
+        (false, "grade") => t.rf_why_grade,
+        (false, "coverage.time_to") => t.rf_why_time,
+        (false, "fields") => t.rf_why_fields,
+        (false, "provider") => t.rf_bad_provider,
+        (true, "name") => t.rf_why_field_name,
+        (true, "grade") => t.rf_why_field_grade,
+        (true, "flags.personal_information") => t.rf_why_personal,
+        (true, "flags.privacy_unit") => t.rf_why_privacy_unit,
+        (true, "format") => t.rf_why_format,
+        _ => return None,
+    })
+}
+
+/// A problem's sentence: the explanation in the person's language, then the catalog's detail.
+fn problem_text(lang: Lang, path: &str, message: &str) -> Markup {
+    match explain(lang, path) {
+        Some(why) if why != message => html! { (why) " " small.detail { "(" (message) ")" } },
+        _ => html! { (message) },
     }
 }
 
@@ -467,6 +509,14 @@ impl Target {
         match self {
             Target::New => "/resources".to_owned(),
             Target::Edit { id, .. } => format!("/resources/{id}"),
+        }
+    }
+
+    /// Where the back link leads: the list, or the resource.
+    fn back_label(&self, lang: Lang) -> String {
+        match self {
+            Target::New => lang.texts().resources_title.to_owned(),
+            Target::Edit { name, .. } => name.clone(),
         }
     }
 
@@ -754,9 +804,9 @@ fn at<'a>(problems: &'a [Problem], path: &'a str) -> impl Iterator<Item = &'a st
 }
 
 /// The messages under an input.
-fn messages<'a>(problems: &'a [Problem], path: &'a str) -> Markup {
+fn messages<'a>(lang: Lang, problems: &'a [Problem], path: &'a str) -> Markup {
     html! {
-        @for m in at(problems, path) { span.field-error { (m) } }
+        @for m in at(problems, path) { span.field-error { (problem_text(lang, path, m)) } }
     }
 }
 
@@ -766,6 +816,7 @@ fn invalid(problems: &[Problem], path: &str) -> bool {
 
 /// A labelled text input (or a textarea when `rows` is given) with its hint and problems.
 fn text_field(
+    lang: Lang,
     label: &str,
     name: &str,
     value: &str,
@@ -783,7 +834,7 @@ fn text_field(
                 input id=(id) type="text" name=(name) value=(value) maxlength="200";
             }
             @if let Some(hint) = hint { span.hint { (hint) } }
-            (messages(problems, name))
+            (messages(lang, problems, name))
         }
     }
 }
@@ -791,6 +842,7 @@ fn text_field(
 /// A labelled select of `(value, label)` choices. A value not on the list (a stale code) is kept as
 /// an extra choice so the person sees it and the catalog names it.
 fn select_field(
+    lang: Lang,
     label: &str,
     name: &str,
     value: &str,
@@ -803,7 +855,7 @@ fn select_field(
         div.field.invalid[invalid(problems, name)] {
             label.label for=(id) { (label) }
             (select(&id, name, value, choices, placeholder, None))
-            (messages(problems, name))
+            (messages(lang, problems, name))
         }
     }
 }
@@ -882,7 +934,7 @@ fn page(
         Target::Edit { .. } => t.rf_save_edit,
     };
     let body = html! {
-        p { a href=(target.back()) { "← " (t.rf_cancel) } }
+        p { a href=(target.back()) { "← " (target.back_label(lang)) } }
         h1 { (title) }
         p.muted { (intro) }
         @if let Some(n) = &shown { (notice(n)) }
@@ -893,7 +945,7 @@ fn page(
                     @for (path, message) in problems {
                         li {
                             @if !path.is_empty() { strong { (path_label(lang, path)) } "：" }
-                            (message)
+                            (problem_text(lang, path, message))
                         }
                     }
                 }
@@ -905,31 +957,31 @@ fn page(
             fieldset.card {
                 legend { (t.rf_basic) }
                 div.grid {
-                    (text_field(t.catalog_name, "name", &form.name, Some(t.rf_name_hint), None, problems))
-                    (select_field(t.catalog_domain, "domain", &form.domain, &domains, Some(t.rf_choose), problems))
+                    (text_field(lang, t.catalog_name, "name", &form.name, Some(t.rf_name_hint), None, problems))
+                    (select_field(lang, t.catalog_domain, "domain", &form.domain, &domains, Some(t.rf_choose), problems))
                     @if !providers.is_empty() {
-                        (select_field(t.rf_provider, "provider", &form.provider, providers, Some(t.rf_choose), problems))
+                        (select_field(lang, t.rf_provider, "provider", &form.provider, providers, Some(t.rf_choose), problems))
                     }
                 }
-                (text_field(t.catalog_summary, "summary", &form.summary, Some(t.rf_summary_hint), Some(3), problems))
-                (text_field(t.catalog_legal_basis, "legal_basis", &form.legal_basis, Some(t.rf_legal_basis_hint), Some(2), problems))
+                (text_field(lang, t.catalog_summary, "summary", &form.summary, Some(t.rf_summary_hint), Some(3), problems))
+                (text_field(lang, t.catalog_legal_basis, "legal_basis", &form.legal_basis, Some(t.rf_legal_basis_hint), Some(2), problems))
             }
             fieldset.card {
                 legend { (t.rf_scope) }
                 div.grid {
-                    (date_field(t.rf_time_from, "coverage.time_from", &form.time_from, problems))
-                    (date_field(t.rf_time_to, "coverage.time_to", &form.time_to, problems))
-                    (text_field(t.rf_spatial, "coverage.spatial", &form.spatial, Some(t.rf_spatial_hint), None, problems))
-                    (select_field(t.catalog_frequency, "update_frequency", &form.update_frequency, &frequencies, None, problems))
+                    (date_field(lang, t.rf_time_from, "coverage.time_from", &form.time_from, problems))
+                    (date_field(lang, t.rf_time_to, "coverage.time_to", &form.time_to, problems))
+                    (text_field(lang, t.rf_spatial, "coverage.spatial", &form.spatial, Some(t.rf_spatial_hint), None, problems))
+                    (select_field(lang, t.catalog_frequency, "update_frequency", &form.update_frequency, &frequencies, None, problems))
                 }
                 p.hint { (t.rf_time_hint) }
             }
             fieldset.card {
                 legend { (t.rf_openness) }
                 div.grid {
-                    (select_field(t.catalog_open_category, "open_category", &form.open_category, &categories, None, problems))
+                    (select_field(lang, t.catalog_open_category, "open_category", &form.open_category, &categories, None, problems))
                     div {
-                        (select_field(t.catalog_grade, "grade", &form.grade, &grades, Some(t.rf_choose), problems))
+                        (select_field(lang, t.catalog_grade, "grade", &form.grade, &grades, Some(t.rf_choose), problems))
                         span.hint { (t.rf_grade_hint) }
                     }
                 }
@@ -937,7 +989,7 @@ fn page(
             fieldset.card.rows {
                 legend { (t.catalog_fields) }
                 p.hint { (t.rf_fields_hint) }
-                @for m in at(problems, "fields") { p.field-error { (m) } }
+                @for m in at(problems, "fields") { p.field-error { (problem_text(lang, "fields", m)) } }
                 (rows_table(lang, form, &grades, problems))
                 div.form-buttons {
                     button.secondary type="submit" name="intent" value="more" formnovalidate { (t.rf_more_rows) }
@@ -953,13 +1005,13 @@ fn page(
         .respond(status, &title, Some(Section::Resources), body)
 }
 
-fn date_field(label: &str, name: &str, value: &str, problems: &[Problem]) -> Markup {
+fn date_field(lang: Lang, label: &str, name: &str, value: &str, problems: &[Problem]) -> Markup {
     let id = format!("rf-{}", name.replace('.', "-"));
     html! {
         div.field.invalid[invalid(problems, name)] {
             label.label for=(id) { (label) }
             input id=(id) type="date" name=(name) value=(value);
-            (messages(problems, name))
+            (messages(lang, problems, name))
         }
     }
 }
@@ -1005,20 +1057,20 @@ fn rows_table(
                             td.invalid[invalid(problems, &key("name"))] {
                                 input type="text" name=(key("name")) value=(row.name) maxlength="63"
                                     aria-label=(aria(t.field_name)) placeholder="column_name";
-                                (messages(problems, &key("name")))
+                                (messages(lang, problems, &key("name")))
                             }
                             td.invalid[invalid(problems, &key("type"))] {
                                 (select(&format!("rf-{i}-type"), &key("type"), if row.field_type.is_empty() { "string" } else { &row.field_type }, &types, None, Some(&aria(t.field_type))))
-                                (messages(problems, &key("type")))
+                                (messages(lang, problems, &key("type")))
                             }
-                            td.invalid[invalid(problems, &key("description"))] {
+                            td.description.invalid[invalid(problems, &key("description"))] {
                                 input type="text" name=(key("description")) value=(row.description) maxlength="2000"
                                     aria-label=(aria(t.field_description));
-                                (messages(problems, &key("description")))
+                                (messages(lang, problems, &key("description")))
                             }
                             td.invalid[invalid(problems, &key("grade"))] {
                                 (select(&format!("rf-{i}-grade"), &key("grade"), &row.grade, grades, Some(t.rf_choose), Some(&aria(t.field_grade))))
-                                (messages(problems, &key("grade")))
+                                (messages(lang, problems, &key("grade")))
                             }
                             td.flags {
                                 @for (j, flag) in FLAGS.iter().enumerate() {
@@ -1028,11 +1080,11 @@ fn rows_table(
                                         " " (flag_labels.get(j).copied().unwrap_or_default())
                                     }
                                 }
-                                @for flag in FLAGS { (messages(problems, &key(flag))) }
+                                @for flag in FLAGS { (messages(lang, problems, &key(flag))) }
                             }
                             td.invalid[invalid(problems, &key("format"))] {
                                 (select(&format!("rf-{i}-format"), &key("format"), if row.format.is_empty() { "none" } else { &row.format }, &formats, None, Some(&aria(t.rf_format))))
-                                (messages(problems, &key("format")))
+                                (messages(lang, problems, &key("format")))
                             }
                         }
                     }
@@ -1056,6 +1108,7 @@ mod tests {
     fn rows_are_read_by_index_and_empty_rows_are_dropped_from_the_draft() {
         let (form, intent) = ResourceForm::from_pairs(pairs(&[
             ("name", "企业登记信息"),
+            ("summary", "第一行\r\n第二行\r\n"),
             ("update_frequency", "daily"),
             ("open_category", "conditional"),
             ("coverage.time_from", "2020-01-01"),
@@ -1082,6 +1135,7 @@ mod tests {
             NaiveDate::from_ymd_opt(2020, 1, 1)
         );
         assert_eq!(draft.coverage.time_to, None);
+        assert_eq!(draft.summary, "第一行\n第二行", "CRLF from a textarea");
         // The catalog's fields[1] is the form's row 2 (index 2).
         assert_eq!(form_path("draft.fields[1].grade", &kept), "fields[2].grade");
         assert_eq!(form_path("draft.name", &kept), "name");
