@@ -26,7 +26,7 @@ use shuyu_catalog::{
     Coverage, FieldDraft, FieldFlags, FieldType, OpenCategory, Resource as CatalogResource,
     ResourceDraft, ResourceId, UpdateFrequency,
 };
-use shuyu_core::{OrgId, OrgType};
+use shuyu_core::OrgId;
 use shuyu_policy::{Action, Principal, Resource};
 use shuyu_quality::FormatKind;
 
@@ -585,11 +585,10 @@ async fn providers(state: &ApiState, me: &SignedIn) -> Vec<(String, String)> {
     }
     state
         .app
-        .orgs(&me.ctx)
+        .resource_providers(&me.ctx)
         .await
         .map(|orgs| {
             orgs.into_iter()
-                .filter(|o| o.org_type == OrgType::SourceDepartment)
                 .map(|o| (o.id.to_string(), o.name.to_string()))
                 .collect()
         })
