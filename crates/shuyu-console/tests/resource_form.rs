@@ -416,3 +416,66 @@ async fn a_form_without_the_csrf_token_is_refused_and_audited() {
     assert_eq!(all_resources(&t).await.len(), before);
     assert_eq!(events(&t, "resource.register", "ok").await, registered);
 }
+
+#[tokio::test]
+async fn the_agency_chooses_the_source_department_it_registers_for() {
+    let t = TestApp::sqlite().await;
+    let (grades, domain) = scale(&t);
+    let social = all_resources(&t)
+        .await
+        .into_iter()
+        .find(|r| r.latest().unwrap().content().metadata().name().as_str() == "社会保险缴费明细")
+        .unwrap();
+    let mut agency = signed_in(&t, "agency").await;
+    let form = agency.get("/resources/new").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    let provider = social.provider().to_string();
+    assert!(form.has(r#"name="provider""#), "a provider choice");
+    assert!(form.has(&format!(r#"<option value="{provider}">"#)));
+
+    let mut filled = three_fields(&form.csrf(), &grades, &domain);
+    set(&mut filled, "provider", "not-an-id");
+    let reply = agency.post("/resources/new", &borrowed(&filled)).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(reply.has("请选择一个数源部门"));
+
+    set(&mut filled, "provider", &provider);
+    let reply = agency.post("/resources/new", &borrowed(&filled)).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let id = id_in(reply.location());
+    let registered = all_resources(&t)
+        .await
+        .into_iter()
+        .find(|r| r.id() == id)
+        .unwrap();
+    assert_eq!(registered.provider(), social.provider());
+}
+
+#[tokio::test]
+async fn the_forms_need_a_session_and_carry_no_inline_script_or_style() {
+    let t = TestApp::sqlite().await;
+    let existing = all_resources(&t).await[0].id();
+    let mut visitor = Browser::new(&t);
+    for path in [
+        "/resources/new".to_owned(),
+        format!("/resources/{existing}/edit"),
+    ] {
+        let reply = visitor.get(&path).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(reply.location(), "/login");
+    }
+    let mut source = signed_in(&t, "source").await;
+    let form = source.get("/resources/new").await;
+    assert!(!form.has("<script") && !form.has("style="));
+    // In English, the same form with English words.
+    let csrf = form.csrf();
+    source
+        .post(
+            "/lang",
+            &[("_csrf", &csrf), ("lang", "en"), ("next", "/resources/new")],
+        )
+        .await;
+    let form = source.get("/resources/new").await;
+    assert!(form.has("Register a data resource") && form.has("Add empty rows"));
+    assert!(!form.has("登记数据资源"));
+}
