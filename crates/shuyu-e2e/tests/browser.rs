@@ -708,7 +708,7 @@ async fn source_department_registers_and_edits_a_resource_through_the_forms() {
             .await?;
         shots.take(&driver, "form-zh").await?;
         let save = driver
-            .query(By::Css("button[name='intent'][value='save']"))
+            .query(By::Css(".form-buttons.save button[value='save']"))
             .single()
             .await?;
         click_and_wait_for_next_page(&driver, &save).await?;
@@ -732,19 +732,23 @@ async fn source_department_registers_and_edits_a_resource_through_the_forms() {
         assert!(unit.is_selected().await?, "the ticked flag stays ticked");
         shots.take(&driver, "form-problems").await?;
 
-        // Corrected, with a third row: registered as a draft.
-        type_into(&driver, "fields[1].name", "user_credit_code").await?;
+        // Corrected, with a third row: registered as a draft. Enter in a text input saves.
         fill_row(
             &driver,
             2,
             ("registered_on", "date", "登记日期", &grades[0]),
         )
         .await?;
-        let save = driver
-            .query(By::Css("button[name='intent'][value='save']"))
+        type_into(&driver, "fields[1].name", "user_credit_code").await?;
+        let old_page = driver.find(By::Css("html")).await?;
+        driver
+            .query(By::Css("input[name='fields[1].name']"))
             .single()
+            .await?
+            .send_keys(Key::Enter)
             .await?;
-        click_and_wait_for_next_page(&driver, &save).await?;
+        old_page.wait_until().wait(WAIT, POLL).stale().await?;
+        driver.query(By::Css("main")).first().await?;
         assert!(heading(&driver).await?.contains(name));
         let notice = driver.query(By::Css("main .notice.ok")).single().await?;
         assert!(notice.text().await?.contains("资源已登记为草稿"));
@@ -796,7 +800,7 @@ async fn source_department_registers_and_edits_a_resource_through_the_forms() {
         .await?;
         shots.take(&driver, "edit-zh").await?;
         let save = driver
-            .query(By::Css("button[name='intent'][value='save']"))
+            .query(By::Css(".form-buttons.save button[value='save']"))
             .single()
             .await?;
         click_and_wait_for_next_page(&driver, &save).await?;

@@ -635,35 +635,23 @@ pub(crate) async fn create(
             status,
         )
     };
-    let draft = match (intent, form.to_draft(me.lang())) {
-        (Intent::Save, Ok(draft)) => Some(draft),
-        (Intent::Save, Err(problems)) => {
+    let (draft, kept, provider) = match (intent, read_new(&form, me.lang())) {
+        (Intent::Save, Ok(found)) => found,
+        (intent, read) => {
+            // The form again, without the use case: the policy is asked here instead.
             if let Err(refused) = gate_register(&state, &me).await {
                 return refused;
             }
-            return again(&form, &problems, StatusCode::UNPROCESSABLE_ENTITY);
+            return match read {
+                Err(problems) if intent == Intent::Save => {
+                    again(&form, &problems, StatusCode::UNPROCESSABLE_ENTITY)
+                }
+                _ => {
+                    form.pad(MORE_ROWS);
+                    again(&form, &[], StatusCode::OK)
+                }
+            };
         }
-        (Intent::MoreRows, _) => None,
-    };
-    let Some((draft, kept)) = draft else {
-        if let Err(refused) = gate_register(&state, &me).await {
-            return refused;
-        }
-        form.pad(MORE_ROWS);
-        return again(&form, &[], StatusCode::OK);
-    };
-    let provider = match form.provider.trim() {
-        "" => None,
-        text => match text.parse::<OrgId>() {
-            Ok(id) => Some(id),
-            Err(_) => {
-                let problems = [(
-                    "provider".to_owned(),
-                    me.lang().texts().rf_bad_provider.to_owned(),
-                )];
-                return again(&form, &problems, StatusCode::UNPROCESSABLE_ENTITY);
-            }
-        },
     };
     match state
         .app
@@ -677,6 +665,29 @@ pub(crate) async fn create(
             Ok((status, problems)) => again(&form, &problems, status),
             Err(err) => me.chrome.fail(err),
         },
+    }
+}
+
+/// A registration form read: the draft, the rows it came from, and the chosen provider.
+type NewRead = (ResourceDraft, Vec<usize>, Option<OrgId>);
+
+fn read_new(form: &ResourceForm, lang: Lang) -> Result<NewRead, Vec<Problem>> {
+    let provider = match form.provider.trim() {
+        "" => Ok(None),
+        text => text.parse::<OrgId>().map(Some).map_err(|_| {
+            vec![(
+                "provider".to_owned(),
+                lang.texts().rf_bad_provider.to_owned(),
+            )]
+        }),
+    };
+    match (form.to_draft(lang), provider) {
+        (Ok((draft, kept)), Ok(provider)) => Ok((draft, kept, provider)),
+        (Err(mut problems), Err(more)) => {
+            problems.extend(more);
+            Err(problems)
+        }
+        (Err(problems), _) | (_, Err(problems)) => Err(problems),
     }
 }
 
@@ -953,6 +964,8 @@ fn page(
         form.resource-form method="post" action=(target.action()) {
             input type="hidden" name=(CSRF_FIELD) value=(me.session.csrf);
             input type="hidden" name="rows" value=(form.rows.len());
+            // Enter in a text input presses the form's first submit button: make it "save".
+            button.implicit-save type="submit" name="intent" value="save" tabindex="-1" aria-hidden="true" { (save) }
             fieldset.card {
                 legend { (t.rf_basic) }
                 div.grid {
