@@ -99,4 +99,25 @@ impl App {
             })
             .collect())
     }
+
+    /// The source departments the actor may register a resource for (CAT-1): their own, or any
+    /// of them for the data service agency — each one the policy allows `resource.register` on.
+    /// Read-only: it feeds the provider choice of the console's register form.
+    pub async fn resource_providers(&self, ctx: &Ctx) -> Result<Vec<Organisation>, AppError> {
+        self.refuse_anonymous(ctx, Action::ResourceRegister).await?;
+        let all = self.store.orgs().await?;
+        Ok(all
+            .into_iter()
+            .filter(|o| {
+                o.org_type == OrgType::SourceDepartment
+                    && shuyu_policy::decide(
+                        &ctx.principal,
+                        Action::ResourceRegister,
+                        &Resource::Org { id: o.id },
+                        &self.profile,
+                    )
+                    .is_allowed()
+            })
+            .collect())
+    }
 }

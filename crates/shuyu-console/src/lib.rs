@@ -73,7 +73,15 @@ pub fn router(state: ApiState) -> Router {
         .route("/catalog/{id}", get(pages::catalog::entry))
         .route("/catalog/{id}/issues", post(pages::catalog::raise))
         .route("/resources", get(pages::resources::list))
+        .route(
+            "/resources/new",
+            get(pages::resource_form::new_form).post(pages::resource_form::create),
+        )
         .route("/resources/{id}", get(pages::resources::detail))
+        .route(
+            "/resources/{id}/edit",
+            get(pages::resource_form::edit_form).post(pages::resource_form::update),
+        )
         .route("/resources/{id}/submit", post(pages::resources::submit))
         .route("/resources/{id}/approve", post(pages::resources::approve))
         .route("/resources/{id}/refuse", post(pages::resources::refuse))

@@ -2,7 +2,9 @@
 //! against the app served in-process on a loopback port with the demo city (console merged with
 //! the API, as the binary does). A supervisor signs in with a TOTP code, sees their home, switches
 //! to English (remembered on the next page), searches the audit trail and signs out; a merchant has
-//! no audit link and is refused the audit page.
+//! no audit link and is refused the audit page; a source department registers a resource through
+//! the form (a problem named, nothing typed lost), the authority approves it, and the department
+//! drafts a new version whose diff shows the change.
 //!
 //! Needs Debian's `chromium` and `chromium-driver`. Without them each test prints
 //! `==> SKIPPED browser test: …` and passes, unless `SHUYU_REQUIRE_BROWSER=1` (set by `.ci/run`)
@@ -577,6 +579,241 @@ async fn merchant_has_no_audit_link_and_is_refused_the_audit_page() {
             .convert::<u16>()?;
         assert_eq!(status, 403, "the browser is answered 403 Forbidden");
         shots.take(&driver, "audit-403").await?;
+        Ok(())
+    })
+    .await;
+    server.abort();
+}
+
+/// The value of the form control named `name` (its `value` property: what the person typed).
+async fn value_of(driver: &WebDriver, name: &str) -> WebDriverResult<String> {
+    let control = driver
+        .query(By::Css(format!("[name='{name}']")))
+        .first()
+        .await?;
+    Ok(control.prop("value").await?.unwrap_or_default())
+}
+
+/// Types `text` into the control named `name`, replacing what was there.
+async fn type_into(driver: &WebDriver, name: &str, text: &str) -> WebDriverResult<()> {
+    let control = driver
+        .query(By::Css(format!("[name='{name}']")))
+        .first()
+        .await?;
+    control.clear().await?;
+    control.send_keys(text).await
+}
+
+/// Chooses the option with `value` in the select named `name`.
+async fn choose(driver: &WebDriver, name: &str, value: &str) -> WebDriverResult<()> {
+    let select = driver
+        .query(By::Css(format!("select[name='{name}']")))
+        .first()
+        .await?;
+    thirtyfour::components::SelectElement::new(&select)
+        .await?
+        .select_by_value(value)
+        .await
+}
+
+/// Fills in one data item row of the resource form.
+async fn fill_row(
+    driver: &WebDriver,
+    row: usize,
+    (name, field_type, description, grade): (&str, &str, &str, &str),
+) -> WebDriverResult<()> {
+    type_into(driver, &format!("fields[{row}].name"), name).await?;
+    choose(driver, &format!("fields[{row}].type"), field_type).await?;
+    type_into(driver, &format!("fields[{row}].description"), description).await?;
+    choose(driver, &format!("fields[{row}].grade"), grade).await
+}
+
+/// Signs out through the header's button and waits for the sign-in page.
+async fn sign_out(driver: &WebDriver) -> WebDriverResult<()> {
+    let button = driver
+        .query(By::Css("form[action='/logout'] button"))
+        .single()
+        .await?;
+    click_and_wait_for_next_page(driver, &button).await?;
+    wait_for_path(driver, "/login").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_department_registers_and_edits_a_resource_through_the_forms() {
+    let test = "resource-form";
+    let Some(installed) = installed_browser(test) else {
+        return;
+    };
+    let _one_browser = ONE_BROWSER.lock().await;
+    let t = TestApp::sqlite().await;
+    let (addr, server) = serve(&t).await;
+    let base = format!("http://{addr}");
+    let catalog = t.app.profile().catalog();
+    let grades: Vec<String> = catalog
+        .grades
+        .value
+        .iter()
+        .map(|g| g.code.clone())
+        .collect();
+    let domain = catalog.domains.value[0].code.clone();
+    let authority_code = t.code("authority");
+    let shots = Screenshots::new(test);
+    let name = "特种设备使用登记信息";
+
+    in_browser(&installed, test, |driver| async move {
+        driver.goto(format!("{base}/login")).await?;
+        sign_in(&driver, "source", None).await?;
+        wait_for_path(&driver, "/").await?;
+
+        // The register button on the list leads to the form.
+        driver.goto(format!("{base}/resources")).await?;
+        let register = driver
+            .query(By::Css("a[href='/resources/new']"))
+            .single()
+            .await?;
+        click_and_wait_for_next_page(&driver, &register).await?;
+        wait_for_path(&driver, "/resources/new").await?;
+        assert_eq!(heading(&driver).await?, "登记数据资源");
+
+        // A row with a description but no name: the problem is named and nothing typed is lost.
+        type_into(&driver, "name", name).await?;
+        type_into(
+            &driver,
+            "summary",
+            "特种设备（电梯、锅炉等）的使用登记情况。",
+        )
+        .await?;
+        choose(&driver, "domain", &domain).await?;
+        type_into(&driver, "coverage.spatial", "全市").await?;
+        type_into(&driver, "legal_basis", "《特种设备安全法》第三十三条").await?;
+        choose(&driver, "grade", &grades[1]).await?;
+        fill_row(
+            &driver,
+            0,
+            ("device_code", "string", "设备代码", &grades[0]),
+        )
+        .await?;
+        fill_row(
+            &driver,
+            1,
+            ("", "string", "使用单位统一社会信用代码", &grades[0]),
+        )
+        .await?;
+        choose(&driver, "fields[1].format", "credit_code").await?;
+        driver
+            .query(By::Css("input[name='fields[1].flags.privacy_unit']"))
+            .single()
+            .await?
+            .click()
+            .await?;
+        shots.take(&driver, "form-zh").await?;
+        let save = driver
+            .query(By::Css(".form-buttons.save button[value='save']"))
+            .single()
+            .await?;
+        click_and_wait_for_next_page(&driver, &save).await?;
+        let problems = driver
+            .query(By::Css("main .notice.error"))
+            .single()
+            .await?
+            .text()
+            .await?;
+        assert!(problems.contains("数据项第 2 行的名称"), "{problems}");
+        assert_eq!(value_of(&driver, "name").await?, name);
+        assert_eq!(
+            value_of(&driver, "fields[1].description").await?,
+            "使用单位统一社会信用代码"
+        );
+        assert_eq!(value_of(&driver, "fields[1].format").await?, "credit_code");
+        let unit = driver
+            .query(By::Css("input[name='fields[1].flags.privacy_unit']"))
+            .single()
+            .await?;
+        assert!(unit.is_selected().await?, "the ticked flag stays ticked");
+        shots.take(&driver, "form-problems").await?;
+
+        // Corrected, with a third row: registered as a draft. Enter in a text input saves.
+        fill_row(
+            &driver,
+            2,
+            ("registered_on", "date", "登记日期", &grades[0]),
+        )
+        .await?;
+        type_into(&driver, "fields[1].name", "user_credit_code").await?;
+        let old_page = driver.find(By::Css("html")).await?;
+        driver
+            .query(By::Css("input[name='fields[1].name']"))
+            .single()
+            .await?
+            .send_keys(Key::Enter)
+            .await?;
+        old_page.wait_until().wait(WAIT, POLL).stale().await?;
+        driver.query(By::Css("main")).first().await?;
+        assert!(heading(&driver).await?.contains(name));
+        let notice = driver.query(By::Css("main .notice.ok")).single().await?;
+        assert!(notice.text().await?.contains("资源已登记为草稿"));
+        let resource_path = driver.current_url().await?.path().to_owned();
+        let fields = driver
+            .query(By::Css("table.fields"))
+            .single()
+            .await?
+            .text()
+            .await?;
+        for field in ["device_code", "user_credit_code", "registered_on"] {
+            assert!(fields.contains(field), "{fields}");
+        }
+        driver.goto(format!("{base}/resources")).await?;
+        let list = driver.query(By::Css("main")).single().await?.text().await?;
+        assert!(list.contains(name), "listed: {list}");
+
+        // Submitted, then approved by the authority.
+        driver.goto(format!("{base}{resource_path}")).await?;
+        let submit = driver
+            .query(By::Css("form[action$='/submit'] button"))
+            .single()
+            .await?;
+        click_and_wait_for_next_page(&driver, &submit).await?;
+        sign_out(&driver).await?;
+        sign_in(&driver, "authority", Some(&authority_code)).await?;
+        wait_for_path(&driver, "/").await?;
+        driver.goto(format!("{base}{resource_path}")).await?;
+        let approve = driver
+            .query(By::Css("form[action$='/approve'] button"))
+            .single()
+            .await?;
+        click_and_wait_for_next_page(&driver, &approve).await?;
+        sign_out(&driver).await?;
+
+        // The department drafts a new version: one more field, one grade raised.
+        sign_in(&driver, "source", None).await?;
+        wait_for_path(&driver, "/").await?;
+        driver.goto(format!("{base}{resource_path}")).await?;
+        let edit = driver.query(By::Css("a[href$='/edit']")).single().await?;
+        click_and_wait_for_next_page(&driver, &edit).await?;
+        assert_eq!(value_of(&driver, "fields[2].name").await?, "registered_on");
+        choose(&driver, "fields[0].grade", &grades[1]).await?;
+        fill_row(
+            &driver,
+            3,
+            ("inspected_on", "date", "最近一次定期检验日期", &grades[0]),
+        )
+        .await?;
+        shots.take(&driver, "edit-zh").await?;
+        let save = driver
+            .query(By::Css(".form-buttons.save button[value='save']"))
+            .single()
+            .await?;
+        click_and_wait_for_next_page(&driver, &save).await?;
+        wait_for_path(&driver, &resource_path).await?;
+        let diff = driver
+            .query(By::Css("table.changes"))
+            .single()
+            .await?
+            .text()
+            .await?;
+        assert!(diff.contains("新增数据项 inspected_on"), "{diff}");
+        assert!(diff.contains("数据项 device_code 的"), "{diff}");
+        shots.take(&driver, "diff").await?;
         Ok(())
     })
     .await;

@@ -342,7 +342,7 @@ async fn render_entry(
         @if let Some(n) = &shown { (notice(n)) }
         p.muted { (t.catalog_no_values) }
         (metadata_panel(state, lang, &entry))
-        (fields_table(state, lang, entry.content.fields()))
+        (fields_table(state, lang, entry.content.fields(), false))
         @if viewer.chrome.is_some() && may_manage {
             p { a href={ "/resources/" (id) } { (t.nav_resources) " →" } }
         }
@@ -463,17 +463,26 @@ pub(crate) fn metadata_facts(state: &ApiState, lang: Lang, content: &ValidatedRe
     }
 }
 
-/// The data items: name, type, description, grade and flags. Never a value.
-pub(crate) fn fields_table(state: &ApiState, lang: Lang, fields: &[FieldSpec]) -> Markup {
+/// The data items: name, type, description, grade and flags, and with `handling` (the managed
+/// side) each field's default desensitization and column control under the profile. Never a value.
+pub(crate) fn fields_table(
+    state: &ApiState,
+    lang: Lang,
+    fields: &[FieldSpec],
+    handling: bool,
+) -> Markup {
     let t = lang.texts();
+    let profile = state.app.profile();
     html! {
         section.card {
             h2 { (t.catalog_fields) }
+            @if handling { p.hint { (t.rf_handling_hint) } }
             div.table-wrap {
                 table.data.fields {
                     thead { tr {
                         th { (t.field_name) } th { (t.field_type) } th { (t.field_description) }
                         th { (t.field_grade) } th { (t.field_flags) }
+                        @if handling { th { (t.rf_format) } th { (t.rf_handling) } th { (t.rf_column_control) } }
                     } }
                     tbody {
                         @for f in fields {
@@ -488,6 +497,12 @@ pub(crate) fn fields_table(state: &ApiState, lang: Lang, fields: &[FieldSpec]) -
                                     @if flags.direct_identifier { span.badge.flag.strong { (t.flag_direct) } " " }
                                     @if flags.quasi_identifier { span.badge.flag { (t.flag_quasi) } " " }
                                     @if flags.privacy_unit { span.badge.flag.unit { (t.flag_privacy_unit) } }
+                                }
+                                @if handling {
+                                    @let h = f.default_handling(profile);
+                                    td { (t.format_kind(f.format())) }
+                                    td { (h.desensitization.label(lang.chinese())) }
+                                    td { (h.column_control.label(lang.chinese())) }
                                 }
                             }
                         }

@@ -7,6 +7,7 @@ pub(crate) mod login;
 pub(crate) mod me;
 pub(crate) mod personnel;
 pub(crate) mod profile;
+pub(crate) mod resource_form;
 pub(crate) mod resources;
 pub(crate) mod sso;
 
@@ -44,6 +45,8 @@ impl DoneQuery {
             "registration" => t.done_registration,
             "issue_raised" => t.done_issue_raised,
             "issue_answered" => t.done_issue_answered,
+            "registered" => t.done_registered,
+            "edited" => t.done_edited,
             _ => return None,
         };
         Some(Notice::Done(text.to_owned()))

@@ -64,7 +64,11 @@ fn reasons_of(state: &VersionState) -> &[String] {
 }
 
 /// `GET /resources`.
-pub(crate) async fn list(State(state): State<ApiState>, me: SignedIn) -> Response {
+pub(crate) async fn list(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+    me: SignedIn,
+) -> Response {
     let t = me.lang().texts();
     let lang = me.lang();
     let resources = match state.app.resources(&me.ctx).await {
@@ -72,9 +76,24 @@ pub(crate) async fn list(State(state): State<ApiState>, me: SignedIn) -> Respons
         Err(err) => return me.chrome.fail(err),
     };
     let orgs = crate::pages::personnel::org_names(&state, &me).await;
+    // Shown when the policy would allow registering for the person's own organisation; the use
+    // case asks again.
+    let can_register = match &me.ctx.principal {
+        shuyu_policy::Principal::Person(actor) => me.may(
+            &state,
+            Action::ResourceRegister,
+            &Resource::Org { id: actor.org },
+        ),
+        _ => false,
+    };
+    let shown = DoneQuery::parse(raw.as_deref()).notice(t);
     let body = html! {
         h1 { (t.resources_title) }
         p.muted { (t.resources_intro) }
+        @if let Some(n) = &shown { (notice(n)) }
+        @if can_register {
+            p { a.button.primary href="/resources/new" { (t.res_register) } }
+        }
         @if resources.is_empty() {
             p { (t.resources_none) }
         } @else {
@@ -191,6 +210,8 @@ async fn render(
         && me.may(state, Action::ResourceSubmit, &target);
     let can_review = pending.is_some_and(|v| matches!(v.state(), VersionState::Submitted { .. }))
         && me.may(state, Action::ResourceReview, &target);
+    // A new version can be drafted once no version awaits review.
+    let can_edit = pending.is_none() && me.may(state, Action::ResourceEdit, &target);
     let public = Resource::CatalogEntry {
         provider: resource.provider(),
         public: true,
@@ -222,6 +243,9 @@ async fn render(
         p { a href="/resources" { "← " (t.resources_title) } }
         h1 { (name) " " (state_badge(lang, latest.state())) }
         @if let Some(n) = &shown { (notice(n)) }
+        @if can_edit {
+            p { a.button.secondary href={ (base) "/edit" } { (t.res_edit) } }
+        }
         section.card {
             dl.facts {
                 dt { (t.catalog_provider) } dd { (view.provider_name) }
@@ -261,7 +285,7 @@ async fn render(
                 }
             }
         }
-        (fields_table(state, lang, latest.content().fields()))
+        (fields_table(state, lang, latest.content().fields(), true))
         (versions_table(lang, resource))
         @if let Some((from, to, changes)) = &diff {
             (diff_section(lang, &base, count, *from, *to, changes))
