@@ -12,6 +12,8 @@
 
 use axum::http::StatusCode;
 use shuyu_catalog::{Resource as CatalogResource, ResourceId};
+use shuyu_profile::Profile;
+use shuyu_store::testing::TestDb;
 use shuyu_testkit::TestApp;
 use shuyu_testkit::demo::person_ctx;
 
@@ -419,7 +421,16 @@ async fn a_form_without_the_csrf_token_is_refused_and_audited() {
 
 #[tokio::test]
 async fn the_agency_chooses_the_source_department_it_registers_for() {
+    // In the default city (zhongwei, ZW5/ZW8) source departments catalog their own data: the
+    // agency gets no form.
     let t = TestApp::sqlite().await;
+    let mut agency = signed_in(&t, "agency").await;
+    assert_eq!(
+        agency.get("/resources/new").await.status,
+        StatusCode::FORBIDDEN
+    );
+    // Qiqihar's agency catalogs and supplies for every department (QQ5).
+    let t = TestApp::on(TestDb::sqlite(), Profile::builtin("qiqihar").unwrap()).await;
     let (grades, domain) = scale(&t);
     let social = all_resources(&t)
         .await

@@ -267,9 +267,15 @@ mod tests {
     #[test]
     fn ascii_only_and_bom_files_are_utf8() {
         let (encoding, decoded) = decode(b"a,b\n1,2\n");
-        assert_eq!((encoding, decoded.unwrap().as_str()), (SourceEncoding::Utf8, "a,b\n1,2\n"));
+        assert_eq!(
+            (encoding, decoded.unwrap().as_str()),
+            (SourceEncoding::Utf8, "a,b\n1,2\n")
+        );
         let (encoding, decoded) = decode("\u{feff}名称\n甲\n".as_bytes());
-        assert_eq!((encoding, decoded.unwrap().as_str()), (SourceEncoding::Utf8, "名称\n甲\n"));
+        assert_eq!(
+            (encoding, decoded.unwrap().as_str()),
+            (SourceEncoding::Utf8, "名称\n甲\n")
+        );
     }
 
     #[test]
