@@ -145,10 +145,8 @@ async fn datasets_import_read_verify_rotate_and_sweep_on_s3() {
     let inner = storage.open().unwrap();
     let raw = raw_objects(&inner).await;
     let expected = format!("datasets/{resource}/{}/data.parquet", view.id);
-    assert_eq!(
-        raw.iter().map(|(p, _)| p.to_string()).collect::<Vec<_>>(),
-        [expected.clone()]
-    );
+    let listed: Vec<String> = raw.iter().map(|(p, _)| p.to_string()).collect();
+    assert_eq!(listed, std::slice::from_ref(&expected));
     // ...and it is ciphertext: no resident ID number or name of the input is readable.
     let ids: Vec<String> = SOCIAL
         .rows(rows as usize)
