@@ -534,9 +534,9 @@ fn print_sweep(sweep: &shuyu_app::Sweep) {
 
 /// The start-up sweep of the server: deletes what a crashed import left behind. A failure is
 /// logged, not fatal (the objects are garbage either way; imports report their own errors).
-async fn sweep_at_start(app: &App, config: &Config) {
+async fn sweep_at_start(app: App, grace_seconds: i64) {
     match app
-        .sweep_datasets(&system_ctx(app), config.sweep_grace_seconds(), false)
+        .sweep_datasets(&system_ctx(&app), grace_seconds, false)
         .await
     {
         Ok(sweep) if !sweep.objects.is_empty() => tracing::info!(
@@ -677,7 +677,8 @@ async fn serve(app: App, signer: AuditSigner, config: &Config) -> anyhow::Result
         credentials = config.storage.s3_credentials.as_ref().map_or("none", |c| c.from),
         "dataset objects"
     );
-    sweep_at_start(&app, config).await;
+    // In the background: an unreachable bucket must not hold up serving.
+    tokio::spawn(sweep_at_start(app.clone(), config.sweep_grace_seconds()));
     tracing::info!(%addr, profile = app.profile().key(), "serving");
 
     let housekeeping = tokio::spawn(housekeeping(
