@@ -8,7 +8,8 @@
 //!
 //! 1. import to `datasets/<resource>/<dataset>/staging.parquet` (the importer deletes it on error);
 //! 2. refuse a duplicate (same resource, same plaintext digest) and delete the staging object;
-//! 3. publish: rename it to `datasets/<resource>/<dataset>/data.parquet` (atomic on local files);
+//! 3. publish: rename it to `datasets/<resource>/<dataset>/data.parquet` (atomic on local files;
+//!    on S3 a copy that completes only if the target is absent, then a delete of the staging object);
 //! 4. in one `Tx`: the dataset version row (with the data key wrapped by the master key) and the
 //!    `dataset.import` audit event; if that fails, the published object is deleted again.
 //!

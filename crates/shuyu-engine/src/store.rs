@@ -9,7 +9,8 @@
 //!
 //! This module must never return bytes of a chunk that failed authentication, never write
 //! plaintext to the inner store, and never hold a whole object in memory (writes stream chunk by
-//! chunk; reads decrypt in windows of [`READ_WINDOW_CHUNKS`] chunks).
+//! chunk, passed on in multipart parts of at least [`MIN_PART_BYTES`] as S3 requires; reads decrypt
+//! in windows of [`READ_WINDOW_CHUNKS`] chunks).
 //!
 //! The data key of each object comes from a [`KeyResolver`] (in practice [`PrefixKeys`]: one key
 //! per dataset prefix). Every object is written with the store's chunk size, so plaintext sizes
