@@ -8,17 +8,19 @@
 //!
 //! 1. import to `datasets/<resource>/<dataset>/staging.parquet` (the importer deletes it on error);
 //! 2. refuse a duplicate (same resource, same plaintext digest) and delete the staging object;
-//! 3. publish: rename it to `datasets/<resource>/<dataset>/data.parquet` (atomic on local files);
+//! 3. publish: rename it to `datasets/<resource>/<dataset>/data.parquet` (atomic on local files;
+//!    on S3 a copy that completes only if the target is absent, then a delete of the staging object);
 //! 4. in one `Tx`: the dataset version row (with the data key wrapped by the master key) and the
 //!    `dataset.import` audit event; if that fails, the published object is deleted again.
 //!
 //! Any failure after authorization is itself an audit event with outcome `failed` naming the
-//! reason (lines, columns and fields — never values).
+//! reason (lines, columns and fields — never values). Objects left by a crash between steps 3 and
+//! 4 (or a staging object of an import that died) are unreferenced: [`App::sweep_datasets`] deletes
+//! them once they are older than a grace period.
 //!
 //! Every import, whichever way it comes (API, command line, demo), is registered as an import job
 //! once authorized ([`App::begin_import`]) and records its rows and bytes after every batch, then
-//! its outcome ([`App::run_import`]); see `imports.rs` for who may watch it and for how long. Objects left by a crash between steps 3 and
-//! 4 are unreferenced: a housekeeping sweep that deletes objects without a row is still to come.
+//! its outcome ([`App::run_import`]); see `imports.rs` for who may watch it and for how long.
 //!
 //! The data key exists in memory only (in the encrypted store's key map); the database holds it
 //! wrapped. Master key rotation re-wraps every data key in one transaction; no object is rewritten.
@@ -29,7 +31,6 @@ use std::path::{Path as FsPath, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use futures_util::StreamExt;
-use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use serde::Serialize;
@@ -38,7 +39,7 @@ use shuyu_catalog::{ResourceId, ResourceVersionId};
 use shuyu_core::{DatasetId, PersonId, Timestamp};
 use shuyu_engine::{
     EncryptedStore, ImportError, ImportField, ImportOptions, ImportReport, KeyError, KeyRing,
-    PrefixKeys, Progress, SpoolWriter, Spooled,
+    ObjectStorage, PrefixKeys, Progress, SpoolWriter, Spooled,
 };
 use shuyu_policy::{Action, Resource};
 use shuyu_quality::FieldProfile;
@@ -55,16 +56,20 @@ const DATASET: &str = "dataset";
 pub struct DataStore {
     dir: PathBuf,
     keys: Arc<PrefixKeys>,
+    /// The ciphertext store (local files or S3) under `objects`.
+    inner: Arc<dyn ObjectStore>,
     objects: Arc<dyn ObjectStore>,
     ring: RwLock<Option<Arc<KeyRing>>>,
     options: ImportOptions,
     jobs: ImportJobs,
+    storage: String,
 }
 
 impl std::fmt::Debug for DataStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DataStore")
             .field("dir", &self.dir)
+            .field("storage", &self.storage)
             .finish_non_exhaustive()
     }
 }
@@ -78,28 +83,48 @@ impl DataStore {
     /// # Errors
     /// When the directory cannot be created.
     pub fn open(dir: &FsPath, ring: Option<KeyRing>, seed: [u8; 32]) -> Result<Self, AppError> {
-        let objects_dir = dir.join("objects");
-        std::fs::create_dir_all(&objects_dir).map_err(|e| {
-            AppError::Unavailable(format!(
-                "cannot create the object directory {}: {e}",
-                objects_dir.display()
-            ))
-        })?;
-        let local: Arc<dyn ObjectStore> = Arc::new(
-            LocalFileSystem::new_with_prefix(&objects_dir)
-                .map_err(|e| AppError::Internal(e.to_string()))?,
-        );
+        let storage = ObjectStorage::Local {
+            root: dir.join("objects"),
+        };
+        Self::open_in(dir, &storage, ring, seed)
+    }
+
+    /// Objects in `storage` (local files or an S3-compatible bucket, as the binary's
+    /// `[storage]` configuration says), upload spools under `<dir>/spool`; otherwise as
+    /// [`DataStore::open`].
+    ///
+    /// # Errors
+    /// When the storage cannot be opened (a directory that cannot be created, S3 settings the
+    /// client refuses).
+    pub fn open_in(
+        dir: &FsPath,
+        storage: &ObjectStorage,
+        ring: Option<KeyRing>,
+        seed: [u8; 32],
+    ) -> Result<Self, AppError> {
+        let inner = storage
+            .open()
+            .map_err(|e| AppError::Unavailable(e.to_string()))?;
         let keys = Arc::new(PrefixKeys::new());
         let resolver: Arc<dyn shuyu_engine::KeyResolver> = Arc::clone(&keys) as _;
-        let objects: Arc<dyn ObjectStore> = Arc::new(EncryptedStore::new(local, resolver, seed));
+        let objects: Arc<dyn ObjectStore> =
+            Arc::new(EncryptedStore::new(Arc::clone(&inner), resolver, seed));
         Ok(Self {
             dir: dir.to_path_buf(),
             keys,
+            inner,
             objects,
             ring: RwLock::new(ring.map(Arc::new)),
             options: ImportOptions::default(),
             jobs: ImportJobs::default(),
+            storage: storage.describe(),
         })
+    }
+
+    /// The storage backend, for logs (never a credential).
+    #[must_use]
+    pub fn storage(&self) -> &str {
+        &self.storage
     }
 
     /// Uses `options` for imports (tests use small batches).
@@ -797,5 +822,208 @@ impl App {
             request_id,
             source: "cli".into(),
         })
+    }
+}
+
+/// An object the sweep deleted (or, on a dry run, would delete).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SweptObject {
+    /// `datasets/<resource>/<dataset>/<file>`.
+    pub path: String,
+    /// The dataset id of its folder (no row in `dataset_versions` holds this path).
+    pub dataset: String,
+    /// Stored (ciphertext) bytes.
+    pub bytes: u64,
+    pub last_modified: Timestamp,
+}
+
+/// What a housekeeping sweep did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sweep {
+    /// Nothing was deleted: `objects` is what a real sweep would delete.
+    pub dry_run: bool,
+    pub objects: Vec<SweptObject>,
+    /// Stored bytes of `objects`.
+    pub bytes: u64,
+    /// Unreferenced objects kept because they are younger than the grace period (or belong to
+    /// an import running in this process).
+    pub kept_recent: usize,
+}
+
+impl Sweep {
+    /// The distinct dataset ids of the swept objects, sorted.
+    #[must_use]
+    pub fn datasets(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = self.objects.iter().map(|o| o.dataset.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+}
+
+/// The default grace period of the sweep: an unreferenced object younger than this may belong to
+/// an import still running (in this or another process) and is kept.
+pub const SWEEP_GRACE_SECONDS: i64 = 3600;
+
+/// The dataset id of an object at `datasets/<resource>/<dataset>/<file>`; `None` for any other
+/// layout (which the sweep never touches).
+fn dataset_of(path: &Path) -> Option<String> {
+    let parts: Vec<_> = path.parts().collect();
+    match parts.as_slice() {
+        [root, resource, dataset, file]
+            if root.as_ref() == "datasets"
+                && resource.as_ref().parse::<ResourceId>().is_ok()
+                && dataset.as_ref().parse::<DatasetId>().is_ok()
+                && !file.as_ref().is_empty() =>
+        {
+            Some(dataset.as_ref().to_owned())
+        }
+        _ => None,
+    }
+}
+
+impl App {
+    /// Housekeeping: deletes the objects under `datasets/` that no dataset version references —
+    /// left by a crash between publishing an import and committing its row, or a staging object
+    /// of an import that died — once they are older than `grace_seconds` (by the store's
+    /// last-modified time against the app's clock), so that an import running in another process
+    /// is never touched; an object of an import running in this process (its dataset's data key
+    /// is in the key map and it has no row yet) is never touched either. Objects in any other
+    /// layout are left alone.
+    ///
+    /// The system only (`dataset.sweep`: the server at start, the command line). Object deletion
+    /// cannot join a database transaction, so the objects are deleted first and then one
+    /// `dataset.sweep` event records exactly what was deleted (count, stored bytes, dataset ids —
+    /// no data). A sweep that deletes nothing, and a dry run, record no event: nothing changed.
+    pub async fn sweep_datasets(
+        &self,
+        ctx: &Ctx,
+        grace_seconds: i64,
+        dry_run: bool,
+    ) -> Result<Sweep, AppError> {
+        self.authorize(
+            ctx,
+            Action::DatasetSweep,
+            &Resource::Platform,
+            Object::platform(),
+        )
+        .await?;
+        let data = Arc::clone(self.data()?);
+        let (candidates, kept_recent) = self.sweep_candidates(&data, grace_seconds).await?;
+        let mut sweep = Sweep {
+            dry_run,
+            objects: Vec::new(),
+            bytes: 0,
+            kept_recent,
+        };
+        if dry_run {
+            sweep.bytes = candidates.iter().map(|o| o.bytes).sum();
+            sweep.objects = candidates;
+            return Ok(sweep);
+        }
+        let mut failed = None;
+        for object in candidates {
+            match data.inner.delete(&Path::from(object.path.as_str())).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {
+                    tracing::info!(path = %object.path, bytes = object.bytes, "swept an unreferenced dataset object");
+                    sweep.bytes += object.bytes;
+                    sweep.objects.push(object);
+                }
+                Err(e) => {
+                    failed = Some(format!("cannot delete {}: {e}", object.path));
+                    break;
+                }
+            }
+        }
+        if !sweep.objects.is_empty() {
+            self.record_sweep(ctx, &sweep).await?;
+        }
+        match failed {
+            Some(reason) => Err(AppError::Unavailable(format!(
+                "the dataset sweep stopped after deleting {} objects: {reason}",
+                sweep.objects.len()
+            ))),
+            None => Ok(sweep),
+        }
+    }
+
+    /// The unreferenced objects older than the grace period, and how many younger ones were kept.
+    async fn sweep_candidates(
+        &self,
+        data: &DataStore,
+        grace_seconds: i64,
+    ) -> Result<(Vec<SweptObject>, usize), AppError> {
+        let listed: Vec<object_store::ObjectMeta> = data
+            .inner
+            .list(Some(&Path::from("datasets")))
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .map_err(|e| AppError::Unavailable(format!("cannot list the dataset objects: {e}")))?;
+        // Read the rows after listing: an import that commits in between is then seen as
+        // referenced (its key is in the map until then, so it is skipped either way).
+        let referenced: std::collections::HashSet<String> = self
+            .store
+            .all_datasets()
+            .await?
+            .into_iter()
+            .map(|d| d.object_path)
+            .collect();
+        let cutoff = self.now().plus_seconds(-grace_seconds.max(0));
+        let mut candidates = Vec::new();
+        let mut kept_recent = 0;
+        for meta in listed {
+            if referenced.contains(meta.location.as_ref()) {
+                continue;
+            }
+            let Some(dataset) = dataset_of(&meta.location) else {
+                continue;
+            };
+            let last_modified = Timestamp::from_datetime(meta.last_modified);
+            if last_modified >= cutoff
+                || shuyu_engine::KeyResolver::data_key(data.keys.as_ref(), &meta.location).is_some()
+            {
+                kept_recent += 1;
+                continue;
+            }
+            candidates.push(SweptObject {
+                path: meta.location.to_string(),
+                dataset,
+                bytes: meta.size,
+                last_modified,
+            });
+        }
+        Ok((candidates, kept_recent))
+    }
+
+    async fn record_sweep(&self, ctx: &Ctx, sweep: &Sweep) -> Result<(), AppError> {
+        let datasets = sweep.datasets();
+        let summary = (sweep.objects.len(), sweep.bytes, &datasets);
+        let shown: Vec<&str> = datasets.iter().take(8).copied().collect();
+        let more = datasets.len().saturating_sub(shown.len());
+        let detail = format!(
+            "deleted {} unreferenced dataset objects ({} bytes) of datasets {}{}",
+            sweep.objects.len(),
+            sweep.bytes,
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
+        let mut tx = self.store.begin().await?;
+        tx.audit(self.event(
+            ctx,
+            Action::DatasetSweep.as_str(),
+            Object::platform(),
+            &summary,
+            Outcome::Ok,
+            &detail,
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -46,14 +46,19 @@ pub use catalog::{
     CatalogQuery, NewResource, PublicEntry, QualityIssues, RegistrationInput, RegistrationStep,
     ResourceView,
 };
-pub use datasets::{DataStore, DatasetView, FieldQuality, ImportSource, ProgressFn, Rotation};
+pub use datasets::{
+    DataStore, DatasetView, FieldQuality, ImportSource, ProgressFn, Rotation, SWEEP_GRACE_SECONDS,
+    Sweep, SweptObject,
+};
 pub use error::AppError;
 pub use imports::{
     ImportJob, ImportJobs, ImportState, KEEP_FINISHED, KEEP_FINISHED_SECONDS, PendingImport,
 };
 pub use orgs::NewOrg;
 pub use people::{NewPerson, PersonView};
-pub use shuyu_engine::{ImportOptions, KeyRing, MASTER_KEY_ENV, Progress};
+pub use shuyu_engine::{
+    ImportOptions, KeyRing, MASTER_KEY_ENV, ObjectStorage, Progress, S3Storage, Secret,
+};
 pub use sso::{
     IdentityProvider, LoginSecrets, ProviderError, ProviderFuture, SSO_LOGIN_SECONDS, SsoCallback,
     SsoLogin, SsoRefusal, SsoSettings, SsoStart, VerifiedIdentity,

@@ -3,6 +3,8 @@
 //! - [`store`]: [`EncryptedStore`], an `object_store::ObjectStore` that encrypts every object with
 //!   SM4-GCM in authenticated chunks (the SYENC format of `shuyu-crypto`) and decrypts any byte
 //!   range on read, over local files or S3-compatible storage.
+//! - [`storage`]: [`ObjectStorage`], the inner store (local files or an S3-compatible bucket) built
+//!   from a description the binary makes from its configuration.
 //! - [`keys`]: [`KeyRing`], the master key and per-dataset data keys (wrapped for the database),
 //!   rotation by re-wrapping.
 //! - [`import`]: CSV (UTF-8 or GB18030) and Parquet import into Parquet through any object store,
@@ -26,6 +28,7 @@ pub mod decode;
 pub mod import;
 pub mod keys;
 pub mod spool;
+pub mod storage;
 pub mod store;
 
 pub use decode::SourceEncoding;
@@ -35,4 +38,5 @@ pub use import::{
 };
 pub use keys::{KeyError, KeyRing, MASTER_KEY_ENV};
 pub use spool::{SpoolReader, SpoolWriter, Spooled};
+pub use storage::{ObjectStorage, S3Storage, Secret, StorageError};
 pub use store::{EncryptedStore, EncryptedStoreError, KeyResolver, PrefixKeys};

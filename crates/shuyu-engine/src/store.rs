@@ -9,7 +9,8 @@
 //!
 //! This module must never return bytes of a chunk that failed authentication, never write
 //! plaintext to the inner store, and never hold a whole object in memory (writes stream chunk by
-//! chunk; reads decrypt in windows of [`READ_WINDOW_CHUNKS`] chunks).
+//! chunk, passed on in multipart parts of at least [`MIN_PART_BYTES`] as S3 requires; reads decrypt
+//! in windows of [`READ_WINDOW_CHUNKS`] chunks).
 //!
 //! The data key of each object comes from a [`KeyResolver`] (in practice [`PrefixKeys`]: one key
 //! per dataset prefix). Every object is written with the store's chunk size, so plaintext sizes
@@ -363,6 +364,7 @@ impl ObjectStore for EncryptedStore {
             inner,
             encryptor: Some(encryptor),
             location: location.clone(),
+            pending: Vec::new(),
         }))
     }
 
@@ -507,12 +509,20 @@ impl SizeOnly {
     }
 }
 
+/// The smallest part the inner store is handed, except the last: S3 refuses a multipart upload
+/// with a part under 5 MiB that is not the last one, and the parts handed in here may be short
+/// (a buffered writer's final flush, followed by the encryptor's sealed tail).
+pub const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
+
 /// A multipart upload that encrypts each part as it is handed in (sequentially: the chunk index
-/// follows the order of `put_part` calls) and seals the final chunk on `complete`.
+/// follows the order of `put_part` calls) and seals the final chunk on `complete`. Ciphertext is
+/// passed on in parts of at least [`MIN_PART_BYTES`] (the last one excepted), so at most that
+/// much is held besides the part being encrypted.
 struct EncryptingUpload {
     inner: Box<dyn MultipartUpload>,
     encryptor: Option<Encryptor>,
     location: Path,
+    pending: Vec<u8>,
 }
 
 impl fmt::Debug for EncryptingUpload {
@@ -537,16 +547,17 @@ impl MultipartUpload for EncryptingUpload {
             let error = closed(&self.location);
             return Box::pin(async move { Err(error) });
         };
-        let mut out = Vec::with_capacity(data.content_length() + 1024);
+        self.pending.reserve(data.content_length() + 1024);
         for part in &data {
-            if let Err(e) = encryptor.push_into(part, &mut out) {
+            if let Err(e) = encryptor.push_into(part, &mut self.pending) {
                 let error = crypto(&self.location, e);
                 return Box::pin(async move { Err(error) });
             }
         }
-        if out.is_empty() {
+        if self.pending.len() < MIN_PART_BYTES {
             return Box::pin(async { Ok(()) });
         }
+        let out = std::mem::take(&mut self.pending);
         self.inner.put_part(out.into())
     }
 
@@ -556,12 +567,15 @@ impl MultipartUpload for EncryptingUpload {
             .take()
             .ok_or_else(|| closed(&self.location))?;
         let tail = encryptor.finish().map_err(|e| crypto(&self.location, e))?;
-        self.inner.put_part(tail.into()).await?;
+        let mut last = std::mem::take(&mut self.pending);
+        last.extend_from_slice(&tail);
+        self.inner.put_part(last.into()).await?;
         self.inner.complete().await
     }
 
     async fn abort(&mut self) -> object_store::Result<()> {
         self.encryptor = None;
+        self.pending = Vec::new();
         self.inner.abort().await
     }
 }

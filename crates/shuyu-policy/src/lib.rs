@@ -118,6 +118,9 @@ pub enum Action {
     DatasetRead,
     /// Re-wrap every data key under a new master key: the command line on the server only.
     MasterKeyRotate,
+    /// Delete dataset objects that no dataset version references (crash leftovers): the system
+    /// only (the server at start, the command line), never a person.
+    DatasetSweep,
 }
 
 impl Action {
@@ -153,6 +156,7 @@ impl Action {
         Action::DatasetImport,
         Action::DatasetRead,
         Action::MasterKeyRotate,
+        Action::DatasetSweep,
     ];
 
     /// The name used in audit events (`org.create`).
@@ -189,6 +193,7 @@ impl Action {
             Action::DatasetImport => "dataset.import",
             Action::DatasetRead => "dataset.read",
             Action::MasterKeyRotate => "key.rotate",
+            Action::DatasetSweep => "dataset.sweep",
         }
     }
 
@@ -339,6 +344,7 @@ fn decide_unnamed(
                 | Action::AuditVerify
                 | Action::AuditExport
                 | Action::MasterKeyRotate
+                | Action::DatasetSweep
                 | Action::DatasetRead
                 | Action::ProfileRead => Decision::Allow,
                 _ => Decision::deny(

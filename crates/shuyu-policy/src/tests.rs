@@ -361,6 +361,7 @@ fn the_command_line_administers_accounts_but_never_searches_the_trail_or_mints_t
         Action::AuditVerify,
         Action::AuditExport,
         Action::MasterKeyRotate,
+        Action::DatasetSweep,
         Action::DatasetRead,
     ] {
         assert!(
@@ -481,6 +482,7 @@ fn catalog_grants(profile: &Profile, agency_supplies: bool) {
                 agency || role == Authority,
             ),
             (MasterKeyRotate, Resource::Platform, false),
+            (DatasetSweep, Resource::Platform, false),
         ];
         for (action, resource, expected) in cases {
             assert_eq!(

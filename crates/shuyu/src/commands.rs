@@ -488,6 +488,12 @@ async fn data(config: &Config, action: DataCmd) -> anyhow::Result<ExitCode> {
                 rotation.rewrapped, rotation.from_key, rotation.to_key
             );
         }
+        DataCmd::Sweep { dry_run } => {
+            let sweep = app
+                .sweep_datasets(&system_ctx(&app), config.sweep_grace_seconds(), dry_run)
+                .await?;
+            print_sweep(&sweep);
+        }
         DataCmd::Verify => {
             let checked = app.verify_datasets(&system_ctx(&app)).await?;
             println!(
@@ -498,6 +504,49 @@ async fn data(config: &Config, action: DataCmd) -> anyhow::Result<ExitCode> {
     }
     app.store().close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_sweep(sweep: &shuyu_app::Sweep) {
+    let verb = if sweep.dry_run {
+        "would delete"
+    } else {
+        "deleted"
+    };
+    for object in &sweep.objects {
+        println!(
+            "{verb} {} ({} bytes, last modified {})",
+            object.path, object.bytes, object.last_modified
+        );
+    }
+    println!(
+        "{verb} {} unreferenced dataset objects ({} bytes) of {} datasets; kept {} younger than the grace period or in use{}",
+        sweep.objects.len(),
+        sweep.bytes,
+        sweep.datasets().len(),
+        sweep.kept_recent,
+        if sweep.dry_run {
+            "; nothing was deleted (dry run)"
+        } else {
+            ""
+        }
+    );
+}
+
+/// The start-up sweep of the server: deletes what a crashed import left behind. A failure is
+/// logged, not fatal (the objects are garbage either way; imports report their own errors).
+async fn sweep_at_start(app: App, grace_seconds: i64) {
+    match app
+        .sweep_datasets(&system_ctx(&app), grace_seconds, false)
+        .await
+    {
+        Ok(sweep) if !sweep.objects.is_empty() => tracing::info!(
+            objects = sweep.objects.len(),
+            bytes = sweep.bytes,
+            "swept unreferenced dataset objects"
+        ),
+        Ok(_) => {}
+        Err(err) => tracing::warn!(error = %err, "could not sweep unreferenced dataset objects"),
+    }
 }
 
 fn print_quality(view: &shuyu_app::DatasetView) {
@@ -623,6 +672,13 @@ async fn serve(app: App, signer: AuditSigner, config: &Config) -> anyhow::Result
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
+    tracing::info!(
+        storage = %config.object_storage()?.describe(),
+        credentials = config.storage.s3_credentials.as_ref().map_or("none", |c| c.from),
+        "dataset objects"
+    );
+    // In the background: an unreachable bucket must not hold up serving.
+    tokio::spawn(sweep_at_start(app.clone(), config.sweep_grace_seconds()));
     tracing::info!(%addr, profile = app.profile().key(), "serving");
 
     let housekeeping = tokio::spawn(housekeeping(

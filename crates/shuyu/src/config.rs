@@ -59,13 +59,136 @@ impl Serialize for MasterKeyText {
 pub struct Storage {
     /// Largest accepted dataset upload through the API, in MiB (413 beyond it).
     pub max_upload_mib: u64,
+    /// Where the (encrypted) dataset objects live: `local` (`<data_dir>/objects`) or `s3`.
+    pub backend: StorageBackend,
+    /// The S3-compatible endpoint, `https://host[:port]` (plain http only on loopback, with
+    /// `s3_allow_http`).
+    pub s3_endpoint: String,
+    pub s3_bucket: String,
+    pub s3_region: String,
+    /// A key prefix inside the bucket (several deployments may share one bucket); empty: the root.
+    pub s3_prefix: String,
+    /// Permit a plain `http://` endpoint; refused unless the endpoint is on a loopback address.
+    pub s3_allow_http: bool,
+    /// Unreferenced dataset objects younger than this are kept by the sweep (an import may still
+    /// be running in another process).
+    pub sweep_grace_minutes: i64,
+    /// The S3 credentials, from the environment only (never from the file); `Debug` hides them.
+    #[serde(skip)]
+    pub s3_credentials: Option<S3Credentials>,
+}
+
+/// `storage.backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    Local,
+    S3,
+}
+
+/// S3 credentials read from the environment: `SHUYU_S3_ACCESS_KEY_ID` and
+/// `SHUYU_S3_SECRET_ACCESS_KEY` (and `SHUYU_S3_SESSION_TOKEN`), or else the standard
+/// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` (and `AWS_SESSION_TOKEN`).
+#[derive(Debug, Clone, Default)]
+pub struct S3Credentials {
+    pub access_key_id: String,
+    /// Where the pair came from (`SHUYU_S3_*` or `AWS_*`), for messages.
+    pub from: &'static str,
+    pub secret_access_key: shuyu_app::Secret,
+    pub session_token: Option<shuyu_app::Secret>,
+}
+
+impl S3Credentials {
+    /// The first complete pair of `SHUYU_S3_*`, then `AWS_*`; `None` when neither is set.
+    fn from_env() -> Option<Self> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        [("SHUYU_S3_", "SHUYU_S3_*"), ("AWS_", "AWS_*")]
+            .into_iter()
+            .find_map(|(prefix, from)| {
+                let id = var(&format!("{prefix}ACCESS_KEY_ID"))?;
+                let secret = var(&format!("{prefix}SECRET_ACCESS_KEY"))?;
+                Some(Self {
+                    access_key_id: id.trim().to_owned(),
+                    from,
+                    secret_access_key: shuyu_app::Secret::new(secret.trim()),
+                    session_token: var(&format!("{prefix}SESSION_TOKEN"))
+                        .map(|t| shuyu_app::Secret::new(t.trim())),
+                })
+            })
+    }
 }
 
 impl Default for Storage {
     fn default() -> Self {
         Self {
             max_upload_mib: 1024,
+            backend: StorageBackend::Local,
+            s3_endpoint: String::new(),
+            s3_bucket: String::new(),
+            s3_region: "us-east-1".into(),
+            s3_prefix: String::new(),
+            s3_allow_http: false,
+            sweep_grace_minutes: shuyu_app::SWEEP_GRACE_SECONDS / 60,
+            s3_credentials: None,
         }
+    }
+}
+
+impl Storage {
+    fn validate(&self) -> anyhow::Result<()> {
+        let bad =
+            |key: &str, why: &str| Err(anyhow::anyhow!("invalid configuration: `{key}` {why}"));
+        if !(1..=1024 * 1024).contains(&self.max_upload_mib) {
+            return bad("storage.max_upload_mib", "must be 1 to 1048576 MiB");
+        }
+        if !(1..=30 * 24 * 60).contains(&self.sweep_grace_minutes) {
+            return bad(
+                "storage.sweep_grace_minutes",
+                "must be 1 to 43200 minutes (longer than the longest import)",
+            );
+        }
+        if self.backend == StorageBackend::Local {
+            return Ok(());
+        }
+        shuyu_oidc::check_url("storage.s3_endpoint", &self.s3_endpoint)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        if self.s3_endpoint.starts_with("http://") && !self.s3_allow_http {
+            return bad(
+                "storage.s3_allow_http",
+                "must be true to use a plain http:// endpoint (allowed on a loopback address only); better, use https://",
+            );
+        }
+        let bucket = &self.s3_bucket;
+        if !(3..=63).contains(&bucket.len())
+            || !bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        {
+            return bad(
+                "storage.s3_bucket",
+                "must be a bucket name: 3 to 63 lowercase letters, digits, dots and hyphens",
+            );
+        }
+        if self.s3_region.trim().is_empty() {
+            return bad("storage.s3_region", "must not be empty (e.g. us-east-1)");
+        }
+        if self.s3_prefix.starts_with('/')
+            || self.s3_prefix.ends_with('/')
+            || self.s3_prefix.split('/').any(|p| p == "." || p == "..")
+            || (!self.s3_prefix.is_empty() && self.s3_prefix.split('/').any(str::is_empty))
+        {
+            return bad(
+                "storage.s3_prefix",
+                "must be path segments without a leading or trailing / (e.g. shuyu/prod)",
+            );
+        }
+        if self.s3_credentials.is_none() {
+            return bad(
+                "storage.backend",
+                "is s3, but no credentials are set: set SHUYU_S3_ACCESS_KEY_ID and SHUYU_S3_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) in the environment",
+            );
+        }
+        Ok(())
     }
 }
 
@@ -299,7 +422,11 @@ impl Config {
         figment = figment.merge(Env::prefixed("SHUYU_").split("__").filter(|key| {
             let key = key.as_str().to_ascii_lowercase();
             // The master key is read as text below: figment would parse an all-digit key as a number.
-            !key.starts_with("test_") && !key.starts_with("require_") && key != "master_key"
+            // SHUYU_S3_* are the S3 credentials, read below (never from the file).
+            !key.starts_with("test_")
+                && !key.starts_with("require_")
+                && !key.starts_with("s3_")
+                && key != "master_key"
         }));
         let mut config: Config = figment
             .extract()
@@ -309,6 +436,9 @@ impl Config {
             .filter(|v| !v.trim().is_empty())
         {
             config.master_key = Some(MasterKeyText(v));
+        }
+        if config.storage.backend == StorageBackend::S3 {
+            config.storage.s3_credentials = S3Credentials::from_env();
         }
         if let Some(v) = &overrides.data_dir {
             config.data_dir = v.clone();
@@ -385,9 +515,7 @@ impl Config {
         if let Some(oidc) = &self.oidc {
             oidc.validate()?;
         }
-        if !(1..=1024 * 1024).contains(&self.storage.max_upload_mib) {
-            return bad("storage.max_upload_mib", "must be 1 to 1048576 MiB");
-        }
+        self.storage.validate()?;
         if let Some(key) = &self.master_key
             && let Err(e) = shuyu_app::KeyRing::from_config(Some(&key.0), None)
         {
@@ -407,6 +535,38 @@ impl Config {
         } else {
             self.database_url.clone()
         }
+    }
+
+    /// Where dataset objects are stored, for the app.
+    pub fn object_storage(&self) -> anyhow::Result<shuyu_app::ObjectStorage> {
+        let s = &self.storage;
+        Ok(match (s.backend, &s.s3_credentials) {
+            (StorageBackend::S3, None) => {
+                bail!(
+                    "invalid configuration: `storage.backend` is s3, but no S3 credentials are set"
+                )
+            }
+            (StorageBackend::S3, Some(keys)) => {
+                shuyu_app::ObjectStorage::S3(shuyu_app::S3Storage {
+                    endpoint: s.s3_endpoint.clone(),
+                    bucket: s.s3_bucket.clone(),
+                    region: s.s3_region.clone(),
+                    prefix: s.s3_prefix.clone(),
+                    allow_http: s.s3_allow_http,
+                    access_key_id: keys.access_key_id.clone(),
+                    secret_access_key: keys.secret_access_key.clone(),
+                    session_token: keys.session_token.clone(),
+                })
+            }
+            (StorageBackend::Local, _) => shuyu_app::ObjectStorage::Local {
+                root: self.data_dir.join("objects"),
+            },
+        })
+    }
+
+    /// The sweep's grace period (`storage.sweep_grace_minutes`) in seconds.
+    pub fn sweep_grace_seconds(&self) -> i64 {
+        self.storage.sweep_grace_minutes * 60
     }
 
     /// Where `shuyu demo` keeps the master key it generates when none is configured.
@@ -602,6 +762,96 @@ mod tests {
             )
             .replace("https://shuyu.example", "http://127.0.0.1:8080");
         assert!(load_text(&local).is_ok());
+    }
+
+    const S3: &str = "[storage]\nbackend = \"s3\"\ns3_endpoint = \"https://s3.example.gov.cn\"\ns3_bucket = \"city-data\"\n";
+
+    /// `[storage]` from `text` with credentials as if read from the environment (tests may not
+    /// set environment variables).
+    fn storage_with_keys(text: &str) -> anyhow::Result<Storage> {
+        let mut storage: Storage = Figment::from(Toml::string(text)).extract_inner("storage")?;
+        storage.s3_credentials = Some(S3Credentials {
+            access_key_id: "AKIDEXAMPLE".into(),
+            from: "SHUYU_S3_*",
+            secret_access_key: shuyu_app::Secret::new("wJalrXUtnFEMI-very-secret"),
+            session_token: None,
+        });
+        storage.validate().map(|()| storage)
+    }
+
+    #[test]
+    fn storage_is_local_by_default() {
+        let c = load_text("").unwrap();
+        assert_eq!(c.storage.backend, StorageBackend::Local);
+        assert_eq!(c.sweep_grace_seconds(), 3600);
+        assert!(matches!(
+            c.object_storage().unwrap(),
+            shuyu_app::ObjectStorage::Local { root } if root.ends_with("objects")
+        ));
+    }
+
+    #[test]
+    fn s3_storage_is_checked_with_the_key_named_and_never_shows_its_secret() {
+        let storage = storage_with_keys(S3).unwrap();
+        let config = Config {
+            storage,
+            ..Config::default()
+        };
+        let built = config.object_storage().unwrap();
+        let shown = format!("{config:?} {built:?} {}", built.describe());
+        assert!(!shown.contains("very-secret"), "{shown}");
+        assert!(
+            built
+                .describe()
+                .contains("https://s3.example.gov.cn bucket city-data")
+        );
+
+        for (from, to, key) in [
+            (
+                "https://s3.example.gov.cn",
+                "http://s3.example.gov.cn",
+                "storage.s3_endpoint",
+            ),
+            (
+                "https://s3.example.gov.cn",
+                "s3.example",
+                "storage.s3_endpoint",
+            ),
+            (
+                "https://s3.example.gov.cn",
+                "http://127.0.0.1:9000",
+                "storage.s3_allow_http",
+            ),
+            ("city-data", "City_Data", "storage.s3_bucket"),
+            (
+                "city-data\"",
+                "city-data\"\ns3_prefix = \"/a/\"",
+                "storage.s3_prefix",
+            ),
+            (
+                "city-data\"",
+                "city-data\"\ns3_region = \"\"",
+                "storage.s3_region",
+            ),
+            ("city-data\"", "city-data\"\ns3_secret = \"x\"", "s3_secret"),
+        ] {
+            let err = storage_with_keys(&S3.replace(from, to))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{to}: {err}");
+        }
+        // Plain http on loopback when asked for explicitly (the test server).
+        let local = S3.replace("https://s3.example.gov.cn", "http://127.0.0.1:9000")
+            + "s3_allow_http = true\ns3_prefix = \"shuyu/test\"\n";
+        assert!(storage_with_keys(&local).is_ok());
+        // Without credentials in the environment the start is refused, naming where to put them.
+        if S3Credentials::from_env().is_none() {
+            let err = load_text(S3).unwrap_err().to_string();
+            assert!(
+                err.contains("storage.backend") && err.contains("SHUYU_S3_SECRET_ACCESS_KEY"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

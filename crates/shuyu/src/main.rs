@@ -123,6 +123,14 @@ enum DataAction {
     },
     /// Re-read every dataset file with the configured master key and check its digest.
     Verify,
+    /// Delete dataset objects that no dataset version references (left by a crash during an
+    /// import) and that are older than `storage.sweep_grace_minutes`; prints what it deletes.
+    /// The server also sweeps when it starts.
+    Sweep {
+        /// Only print what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -127,8 +127,10 @@ pub async fn open_app(config: &Config) -> anyhow::Result<(App, AuditSigner)> {
         None => None,
     };
     let seed: [u8; 32] = os_rng().random();
-    let data = DataStore::open(&config.data_dir, ring, seed)
+    let storage = config.object_storage()?;
+    let data = DataStore::open_in(&config.data_dir, &storage, ring, seed)
         .map_err(|e| anyhow::anyhow!("cannot open the dataset store: {e}"))?;
+    tracing::debug!(storage = %storage.describe(), "dataset objects");
     let app = App::new(
         store,
         profile,
