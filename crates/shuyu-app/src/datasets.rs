@@ -651,6 +651,19 @@ impl App {
         view(stored)
     }
 
+    /// Asks the policy for `dataset.read` on `resource` (the provider's source department, the
+    /// agency where it supplies, and the authority), auditing a refusal against `object`.
+    pub(crate) async fn authorize_dataset_read(
+        &self,
+        ctx: &Ctx,
+        resource: ResourceId,
+        object: Object<'_>,
+    ) -> Result<(), AppError> {
+        let catalog = self.load_resource(resource).await?;
+        self.authorize(ctx, Action::DatasetRead, &entry(&catalog), object)
+            .await
+    }
+
     /// The dataset versions of a resource with their quality profiles (the provider's source
     /// department, the agency and the authority).
     pub async fn datasets(
@@ -658,14 +671,8 @@ impl App {
         ctx: &Ctx,
         resource: ResourceId,
     ) -> Result<Vec<DatasetView>, AppError> {
-        let catalog = self.load_resource(resource).await?;
-        self.authorize(
-            ctx,
-            Action::DatasetRead,
-            &entry(&catalog),
-            Object::new("resource", resource),
-        )
-        .await?;
+        self.authorize_dataset_read(ctx, resource, Object::new("resource", resource))
+            .await?;
         self.store
             .datasets(resource)
             .await?

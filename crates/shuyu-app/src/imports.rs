@@ -19,9 +19,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use shuyu_catalog::ResourceId;
 use shuyu_core::{DatasetId, OrgId, PersonId, Timestamp};
 use shuyu_engine::Progress;
-use shuyu_policy::Action;
 
-use crate::catalog::entry;
 use crate::{App, AppError, Clock, Ctx, Object};
 
 /// How many finished jobs are kept at most.
@@ -311,14 +309,8 @@ impl App {
             .jobs()
             .get(id, self.now())
             .ok_or(AppError::NotFound { kind: "import job" })?;
-        let catalog = self.load_resource(job.resource).await?;
-        self.authorize(
-            ctx,
-            Action::DatasetRead,
-            &entry(&catalog),
-            Object::new("dataset", id),
-        )
-        .await?;
+        self.authorize_dataset_read(ctx, job.resource, Object::new("dataset", id))
+            .await?;
         Ok(job)
     }
 
@@ -329,14 +321,8 @@ impl App {
         ctx: &Ctx,
         resource: ResourceId,
     ) -> Result<Vec<ImportJob>, AppError> {
-        let catalog = self.load_resource(resource).await?;
-        self.authorize(
-            ctx,
-            Action::DatasetRead,
-            &entry(&catalog),
-            Object::new("resource", resource),
-        )
-        .await?;
+        self.authorize_dataset_read(ctx, resource, Object::new("resource", resource))
+            .await?;
         Ok(self.data()?.jobs().of_resource(resource, self.now()))
     }
 }
