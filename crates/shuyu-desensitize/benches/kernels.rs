@@ -154,7 +154,9 @@ fn naive_date_to_month(rows: &[Option<String>]) -> Vec<Option<String>> {
 }
 
 fn naive_age_band(rows: &[Option<i32>]) -> Vec<Option<i32>> {
-    rows.iter().map(|v| v.map(|a| a - a.rem_euclid(10))).collect()
+    rows.iter()
+        .map(|v| v.map(|a| a - a.rem_euclid(10)))
+        .collect()
 }
 
 fn naive_date_shift(dates: &[Option<String>], units: &[Option<String>]) -> Vec<Option<String>> {

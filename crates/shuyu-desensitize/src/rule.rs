@@ -32,6 +32,8 @@ pub enum Rule {
     Mask {
         keep_prefix: u32,
         keep_suffix: u32,
+        /// A visible symbol (default `*`); letters, digits and spaces are refused, so a masked value
+        /// never looks like a real one.
         #[serde(default = "default_mask_char")]
         mask_char: char,
     },
@@ -108,6 +110,15 @@ impl Rule {
                 if !(MIN_HASH_HEX_CHARS..=MAX_HASH_HEX_CHARS).contains(hex_chars) =>
             {
                 invalid("hex_chars must be between 16 and 64")
+            }
+            Rule::Mask { mask_char, .. }
+                if mask_char.is_alphanumeric()
+                    || mask_char.is_whitespace()
+                    || mask_char.is_control() =>
+            {
+                invalid(
+                    "mask_char must be a visible symbol such as * (a letter or digit would make masked values look real)",
+                )
             }
             Rule::DateShift { max_days } if !(1..=MAX_SHIFT_DAYS).contains(max_days) => {
                 invalid("max_days must be between 1 and 3650")

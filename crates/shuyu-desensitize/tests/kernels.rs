@@ -672,6 +672,22 @@ fn a_rule_that_does_not_fit_the_type_is_named_without_the_value() {
 fn invalid_parameters_are_refused() {
     let names = strings(&[Some("张三")]);
     for (rule, name) in [
+        (
+            Rule::Mask {
+                keep_prefix: 1,
+                keep_suffix: 0,
+                mask_char: '0',
+            },
+            "mask",
+        ),
+        (
+            Rule::Mask {
+                keep_prefix: 1,
+                keep_suffix: 0,
+                mask_char: '王',
+            },
+            "mask",
+        ),
         (Rule::Hash { hex_chars: 8 }, "hash"),
         (Rule::Hash { hex_chars: 65 }, "hash"),
         (Rule::DateShift { max_days: 0 }, "date_shift"),
