@@ -7,6 +7,29 @@
 //! serde JSON) and [`tightens`] checks that it is at least as strict as the default. [`apply`] runs a
 //! rule over a whole column.
 //!
+//! ```
+//! use std::sync::Arc;
+//! use arrow_array::{ArrayRef, StringArray, cast::AsArray};
+//! use arrow_schema::DataType;
+//! use shuyu_desensitize::{Context, HashKey, Rule, apply, default_rule, tightens};
+//! use shuyu_profile::Desensitization;
+//! use shuyu_quality::FormatKind;
+//!
+//! let ids: ArrayRef = Arc::new(StringArray::from(vec![Some("110101199003071234"), None]));
+//! let rule = default_rule(Desensitization::Mask, Some(FormatKind::ResidentId), &DataType::Utf8);
+//! let masked = apply(&rule, &ids, &Context::new())?;
+//! assert_eq!(masked.as_string::<i32>().value(0), "110101********1234");
+//! assert!(masked.is_null(1));
+//!
+//! // A reviewer tightens the mask to a keyed hash; the grant's key makes it unjoinable elsewhere.
+//! let tighter = Rule::Hash { hex_chars: 32 };
+//! assert!(tightens(&tighter, &rule));
+//! let key = HashKey::derive(b"domain secret", b"grant 42");
+//! let hashed = apply(&tighter, &ids, &Context::new().with_key(&key))?;
+//! assert_eq!(hashed.as_string::<i32>().value(0).len(), 32);
+//! # Ok::<(), shuyu_desensitize::DesensitizeError>(())
+//! ```
+//!
 //! What this crate must never do:
 //! - put a value of a column into an error, a log line or a `Debug` output: errors name the rule and
 //!   the type only, and [`HashKey`] prints as `HashKey(..)`;

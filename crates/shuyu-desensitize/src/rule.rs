@@ -51,6 +51,9 @@ pub enum Rule {
     /// of days, so intervals within a person are preserved. A row without a unit becomes NULL.
     DateShift { max_days: u32 },
     /// Replace by NULL every value that occurs fewer than `min_count` times in the column (≥ 2).
+    /// Counts are taken over the array given: applied batch by batch, a value is kept only where its
+    /// batch alone has `min_count` of it, which is stricter than counting the whole table, never
+    /// looser. (Every other rule is row-local and gives the same result however a table is batched.)
     Suppress { min_count: u32 },
     /// Replace every value by NULL.
     Null,
