@@ -206,3 +206,33 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #[test]
+    fn row_local_rules_give_the_same_rows_however_a_column_is_batched(
+        rows in proptest::collection::vec((proptest::option::of(0u8..6), proptest::option::of(-20_000i32..20_000)), 1..50),
+        cut in any::<proptest::sample::Index>(),
+    ) {
+        let units: ArrayRef = Arc::new(StringArray::from(
+            rows.iter().map(|(u, _)| u.map(|u| format!("unit-{u}"))).collect::<Vec<_>>(),
+        ));
+        let dates: ArrayRef = Arc::new(Date32Array::from(rows.iter().map(|(_, d)| *d).collect::<Vec<_>>()));
+        let key = HashKey::from_bytes([5; 32]);
+        let at = cut.index(rows.len());
+        let rules_and_columns = [
+            (Rule::DateShift { max_days: 90 }, &dates),
+            (Rule::Generalize(Generalization::DateToMonth), &dates),
+            (Rule::Hash { hex_chars: 20 }, &units),
+            (Rule::Mask { keep_prefix: 2, keep_suffix: 1, mask_char: '*' }, &units),
+        ];
+        for (rule, column) in rules_and_columns {
+            let whole = apply(&rule, column, &Context::new().with_key(&key).with_privacy_unit(&units)).unwrap();
+            for (offset, len) in [(0, at), (at, rows.len() - at)] {
+                let part_units = units.slice(offset, len);
+                let ctx = Context::new().with_key(&key).with_privacy_unit(&part_units);
+                let part = apply(&rule, &column.slice(offset, len), &ctx).unwrap();
+                prop_assert_eq!(part.to_data(), whole.slice(offset, len).to_data(), "{:?}", rule);
+            }
+        }
+    }
+}
