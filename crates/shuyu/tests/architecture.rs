@@ -22,6 +22,7 @@ const PURE: &[&str] = &[
     "shuyu-crypto",
     "shuyu-quality",
     "shuyu-synth",
+    "shuyu-desensitize",
 ];
 
 /// Third-party crates that mean I/O.
@@ -53,6 +54,7 @@ const LAYERS: &[&[&str]] = &[
         "shuyu-identity",
         "shuyu-catalog",
         "shuyu-synth",
+        "shuyu-desensitize",
     ],
     &["shuyu-store", "shuyu-engine"],
     &["shuyu-app"],
