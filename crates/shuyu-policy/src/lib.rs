@@ -118,6 +118,19 @@ pub enum Action {
     DatasetRead,
     /// Re-wrap every data key under a new master key: the command line on the server only.
     MasterKeyRotate,
+    /// Read a grant (scenario, fields and their controls, term, budget, status). Not data-bearing:
+    /// a grant describes a permission, not data, so the PART-3 clearance gate does not apply; a
+    /// merchant's own personnel must still be real-name verified to see their organisation's grants.
+    GrantRead,
+    /// Create a grant: only the system, through the one seeding function (tests, the demo seed).
+    /// In a later issue grants come from signed development agreements; no person seeds one.
+    GrantSeed,
+    /// Suspend an active grant: the authority, or the operator running it.
+    GrantSuspend,
+    /// Resume a suspended grant within its term: the authority, or the operator running it.
+    GrantResume,
+    /// Revoke a grant for good: the authority, or the operator running it.
+    GrantRevoke,
 }
 
 impl Action {
@@ -153,6 +166,11 @@ impl Action {
         Action::DatasetImport,
         Action::DatasetRead,
         Action::MasterKeyRotate,
+        Action::GrantRead,
+        Action::GrantSeed,
+        Action::GrantSuspend,
+        Action::GrantResume,
+        Action::GrantRevoke,
     ];
 
     /// The name used in audit events (`org.create`).
@@ -189,6 +207,11 @@ impl Action {
             Action::DatasetImport => "dataset.import",
             Action::DatasetRead => "dataset.read",
             Action::MasterKeyRotate => "key.rotate",
+            Action::GrantRead => "grant.read",
+            Action::GrantSeed => "grant.seed",
+            Action::GrantSuspend => "grant.suspend",
+            Action::GrantResume => "grant.resume",
+            Action::GrantRevoke => "grant.revoke",
         }
     }
 
@@ -257,6 +280,12 @@ pub enum Resource {
     QualityIssue {
         provider: OrgId,
         raised_by: OrgId,
+    },
+    /// A grant of the secure domain: the merchant organisation it permits and the operator
+    /// organisation running it. A grant about to be seeded is described the same way.
+    Grant {
+        merchant: OrgId,
+        operator: OrgId,
     },
 }
 
@@ -340,6 +369,8 @@ fn decide_unnamed(
                 | Action::AuditExport
                 | Action::MasterKeyRotate
                 | Action::DatasetRead
+                | Action::GrantSeed
+                | Action::GrantRead
                 | Action::ProfileRead => Decision::Allow,
                 _ => Decision::deny(
                     "forbidden",
@@ -474,6 +505,17 @@ fn grant(actor: &Actor, action: Action, resource: &Resource, profile: &Profile) 
         (Action::DatasetRead, Resource::CatalogEntry { provider, .. }) => {
             role == Authority || acts_for(*provider)
         }
+        (Action::GrantRead, Resource::Grant { merchant, operator }) => {
+            matches!(role, Authority | Supervisor)
+                || (role == Operator && *operator == actor.org)
+                || (role == Merchant
+                    && *merchant == actor.org
+                    && actor.clearance.real_name_verified)
+        }
+        (
+            Action::GrantSuspend | Action::GrantResume | Action::GrantRevoke,
+            Resource::Grant { operator, .. },
+        ) => role == Authority || (role == Operator && *operator == actor.org),
         _ => false,
     };
     if allowed {
