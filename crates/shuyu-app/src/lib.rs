@@ -23,6 +23,7 @@ mod auth;
 mod catalog;
 mod datasets;
 mod error;
+mod grants;
 mod imports;
 mod orgs;
 mod people;
@@ -48,12 +49,17 @@ pub use catalog::{
 };
 pub use datasets::{DataStore, DatasetView, FieldQuality, ImportSource, ProgressFn, Rotation};
 pub use error::AppError;
+pub use grants::GrantView;
 pub use imports::{
     ImportJob, ImportJobs, ImportState, KEEP_FINISHED, KEEP_FINISHED_SECONDS, PendingImport,
 };
 pub use orgs::NewOrg;
 pub use people::{NewPerson, PersonView};
 pub use shuyu_engine::{ImportOptions, KeyRing, MASTER_KEY_ENV, Progress};
+pub use shuyu_grant::{
+    FieldRequest, Grant, GrantEvent, GrantState, GrantStatus, NewGrant, ResourceRequest, Scenario,
+    ScenarioCategory, Term,
+};
 pub use sso::{
     IdentityProvider, LoginSecrets, ProviderError, ProviderFuture, SSO_LOGIN_SECONDS, SsoCallback,
     SsoLogin, SsoRefusal, SsoSettings, SsoStart, VerifiedIdentity,
