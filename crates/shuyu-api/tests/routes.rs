@@ -58,6 +58,17 @@ const PROVIDER_AND_AUTHORITY: &[Role] = &[
     Role::Authority,
 ];
 
+/// Who may read the demo grant: oversight of grants, the operator running it and the merchant's
+/// verified personnel.
+const GRANT_READERS: &[Role] = &[
+    Role::Authority,
+    Role::Supervisor,
+    Role::Operator,
+    Role::Merchant,
+];
+/// Who suspends, resumes and revokes it: the authority and the operator running it.
+const GRANT_MOVERS: &[Role] = &[Role::Authority, Role::Operator];
+
 const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/healthz", Who::Public),
     ("GET", "/readyz", Who::Public),
@@ -245,6 +256,25 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/api/v1/imports/{id}",
         Who::Roles(PROVIDER_AND_AUTHORITY),
     ),
+    ("GET", "/api/v1/grants", Who::SignedIn),
+    ("GET", "/api/v1/grants/{id}", Who::Roles(GRANT_READERS)),
+    // In this order on the demo grant: suspended, resumed, then revoked for good (a move the grant's
+    // state no longer allows is a 409, which still shows the caller was allowed).
+    (
+        "POST",
+        "/api/v1/grants/{id}/suspend",
+        Who::Roles(GRANT_MOVERS),
+    ),
+    (
+        "POST",
+        "/api/v1/grants/{id}/resume",
+        Who::Roles(GRANT_MOVERS),
+    ),
+    (
+        "POST",
+        "/api/v1/grants/{id}/revoke",
+        Who::Roles(GRANT_MOVERS),
+    ),
     // Last: it ends the session.
     ("POST", "/api/v1/auth/logout", Who::SignedIn),
 ];
@@ -335,6 +365,12 @@ async fn every_route_answers_every_role_as_the_policy_says() {
     let imported = raw(&router, upload).await;
     assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.text());
     let job_id = imported.json()["id"].as_str().unwrap().to_owned();
+    // The demo grant, seeded by the system for the merchant's organisation.
+    let grants = call(&router, "GET", "/api/v1/grants", &merchant, None).await;
+    assert_eq!(grants.status, StatusCode::OK, "{}", grants.text());
+    let grant = grants.json()[0].clone();
+    assert_eq!(grant["merchant_org_id"], merchant_org_id.as_str());
+    let grant_id = grant["id"].as_str().unwrap().to_owned();
 
     let mut principals: Vec<(Option<Role>, Session)> = vec![(None, Session::default())];
     for role in Role::ALL {
@@ -361,6 +397,8 @@ async fn every_route_answers_every_role_as_the_policy_says() {
                         &token_id
                     } else if template.starts_with("/api/v1/imports") {
                         &job_id
+                    } else if template.starts_with("/api/v1/grants") {
+                        &grant_id
                     } else if template.contains("catalog") || template.contains("resources") {
                         &resource_id
                     } else {
@@ -476,6 +514,9 @@ fn body_for(
             json!({"field": "established", "text": "成立日期有空值"})
         }
         "/api/v1/resources/{id}/issues/{issue}/answer" => json!({"answer": "已补全"}),
+        "/api/v1/grants/{id}/suspend"
+        | "/api/v1/grants/{id}/resume"
+        | "/api/v1/grants/{id}/revoke" => json!({"reason": format!("路线表测试 {label}")}),
         _ => return None,
     })
 }

@@ -23,6 +23,7 @@ mod auth;
 mod catalog;
 mod datasets;
 mod error;
+mod grants;
 mod imports;
 mod orgs;
 mod people;
@@ -51,6 +52,7 @@ pub use datasets::{
     Sweep, SweptObject,
 };
 pub use error::AppError;
+pub use grants::GrantView;
 pub use imports::{
     ImportJob, ImportJobs, ImportState, KEEP_FINISHED, KEEP_FINISHED_SECONDS, PendingImport,
 };
@@ -58,6 +60,10 @@ pub use orgs::NewOrg;
 pub use people::{NewPerson, PersonView};
 pub use shuyu_engine::{
     ImportOptions, KeyRing, MASTER_KEY_ENV, ObjectStorage, Progress, S3Storage, Secret,
+};
+pub use shuyu_grant::{
+    FieldRequest, Grant, GrantEvent, GrantState, GrantStatus, NewGrant, ResourceRequest, Scenario,
+    ScenarioCategory, Term,
 };
 pub use sso::{
     IdentityProvider, LoginSecrets, ProviderError, ProviderFuture, SSO_LOGIN_SECONDS, SsoCallback,

@@ -99,6 +99,14 @@ typed_id!(
     DatasetId, "dataset version"
 );
 typed_id!(
+    /// A grant: the exact, time-bound permission of a merchant to use data in the secure domain.
+    GrantId, "grant"
+);
+typed_id!(
+    /// The workspace a grant opens in the secure domain (development and production environments).
+    WorkspaceId, "workspace"
+);
+typed_id!(
     /// One HTTP request or CLI invocation; ties log lines and audit events together.
     RequestId, "request"
 );

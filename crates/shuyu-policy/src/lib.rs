@@ -121,6 +121,19 @@ pub enum Action {
     /// Delete dataset objects that no dataset version references (crash leftovers): the system
     /// only (the server at start, the command line), never a person.
     DatasetSweep,
+    /// Read a grant (scenario, fields and their controls, term, budget, status). Not data-bearing:
+    /// a grant describes a permission, not data, so the PART-3 clearance gate does not apply; a
+    /// merchant's own personnel must still be real-name verified to see their organisation's grants.
+    GrantRead,
+    /// Create a grant: only the system, through the one seeding function (tests, the demo seed).
+    /// In a later issue grants come from signed development agreements; no person seeds one.
+    GrantSeed,
+    /// Suspend an active grant: the authority, or the operator running it.
+    GrantSuspend,
+    /// Resume a suspended grant within its term: the authority, or the operator running it.
+    GrantResume,
+    /// Revoke a grant for good: the authority, or the operator running it.
+    GrantRevoke,
 }
 
 impl Action {
@@ -157,6 +170,11 @@ impl Action {
         Action::DatasetRead,
         Action::MasterKeyRotate,
         Action::DatasetSweep,
+        Action::GrantRead,
+        Action::GrantSeed,
+        Action::GrantSuspend,
+        Action::GrantResume,
+        Action::GrantRevoke,
     ];
 
     /// The name used in audit events (`org.create`).
@@ -194,6 +212,11 @@ impl Action {
             Action::DatasetRead => "dataset.read",
             Action::MasterKeyRotate => "key.rotate",
             Action::DatasetSweep => "dataset.sweep",
+            Action::GrantRead => "grant.read",
+            Action::GrantSeed => "grant.seed",
+            Action::GrantSuspend => "grant.suspend",
+            Action::GrantResume => "grant.resume",
+            Action::GrantRevoke => "grant.revoke",
         }
     }
 
@@ -262,6 +285,12 @@ pub enum Resource {
     QualityIssue {
         provider: OrgId,
         raised_by: OrgId,
+    },
+    /// A grant of the secure domain: the merchant organisation it permits and the operator
+    /// organisation running it. A grant about to be seeded is described the same way.
+    Grant {
+        merchant: OrgId,
+        operator: OrgId,
     },
 }
 
@@ -346,6 +375,8 @@ fn decide_unnamed(
                 | Action::MasterKeyRotate
                 | Action::DatasetSweep
                 | Action::DatasetRead
+                | Action::GrantSeed
+                | Action::GrantRead
                 | Action::ProfileRead => Decision::Allow,
                 _ => Decision::deny(
                     "forbidden",
@@ -480,6 +511,17 @@ fn grant(actor: &Actor, action: Action, resource: &Resource, profile: &Profile) 
         (Action::DatasetRead, Resource::CatalogEntry { provider, .. }) => {
             role == Authority || acts_for(*provider)
         }
+        (Action::GrantRead, Resource::Grant { merchant, operator }) => {
+            matches!(role, Authority | Supervisor)
+                || (role == Operator && *operator == actor.org)
+                || (role == Merchant
+                    && *merchant == actor.org
+                    && actor.clearance.real_name_verified)
+        }
+        (
+            Action::GrantSuspend | Action::GrantResume | Action::GrantRevoke,
+            Resource::Grant { operator, .. },
+        ) => role == Authority || (role == Operator && *operator == actor.org),
         _ => false,
     };
     if allowed {

@@ -524,3 +524,134 @@ fn the_public_browses_approved_catalog_entries_only() {
         }
     }
 }
+
+/// The grants of the secure domain: the authority and supervisors read every grant, an operator the
+/// grants it runs, a merchant its own organisation's (once real-name verified); the authority and
+/// the running operator suspend, resume and revoke; only the system seeds.
+#[test]
+fn grant_grants_table() {
+    use Action::*;
+    use Role::*;
+    let p = profile();
+    let (own_org, other_org, _, _) = ids();
+    let grant = |merchant, operator| Resource::Grant { merchant, operator };
+    let ours_as_merchant = grant(own_org, other_org);
+    let ours_as_operator = grant(other_org, own_org);
+    let others = grant(other_org, other_org);
+    for &role in Role::ALL {
+        let allowed = |action, resource: &Resource| {
+            decide(&Principal::Person(actor(role)), action, resource, &p).is_allowed()
+        };
+        let oversight = matches!(role, Authority | Supervisor);
+        let cases: Vec<(Action, &Resource, bool)> = vec![
+            (GrantRead, &ours_as_merchant, oversight || role == Merchant),
+            (GrantRead, &ours_as_operator, oversight || role == Operator),
+            (GrantRead, &others, oversight),
+            (GrantSeed, &ours_as_merchant, false),
+            (GrantSeed, &ours_as_operator, false),
+        ];
+        let mut cases = cases;
+        for action in [GrantSuspend, GrantResume, GrantRevoke] {
+            cases.push((
+                action,
+                &ours_as_operator,
+                matches!(role, Authority | Operator),
+            ));
+            cases.push((action, &others, role == Authority));
+            cases.push((action, &ours_as_merchant, role == Authority));
+        }
+        for (action, resource, expected) in cases {
+            assert_eq!(
+                allowed(action, resource),
+                expected,
+                "{role} {action} {resource:?}"
+            );
+        }
+    }
+    // The wrong kind of object is refused even for the authority.
+    assert!(
+        !decide(
+            &Principal::Person(actor(Authority)),
+            GrantRevoke,
+            &Resource::Platform,
+            &p
+        )
+        .is_allowed()
+    );
+}
+
+#[test]
+fn a_merchant_sees_its_grants_only_once_real_name_verified() {
+    let (own_org, other_org, _, _) = ids();
+    let mut merchant = actor(Role::Merchant);
+    merchant.clearance = Clearance {
+        real_name_verified: false,
+        agreement_current: true,
+    };
+    let resource = Resource::Grant {
+        merchant: own_org,
+        operator: other_org,
+    };
+    assert!(
+        !decide(
+            &Principal::Person(merchant.clone()),
+            Action::GrantRead,
+            &resource,
+            &profile()
+        )
+        .is_allowed()
+    );
+    // Reading a grant is not data-bearing: an outdated agreement does not hide it.
+    assert!(!Action::GrantRead.is_data_bearing());
+    merchant.clearance = Clearance {
+        real_name_verified: true,
+        agreement_current: false,
+    };
+    assert!(
+        decide(
+            &Principal::Person(merchant),
+            Action::GrantRead,
+            &resource,
+            &profile()
+        )
+        .is_allowed()
+    );
+}
+
+#[test]
+fn only_the_system_seeds_grants() {
+    let (own_org, other_org, _, _) = ids();
+    let resource = Resource::Grant {
+        merchant: own_org,
+        operator: other_org,
+    };
+    assert!(decide(&Principal::System, Action::GrantSeed, &resource, &profile()).is_allowed());
+    for action in [
+        Action::GrantSuspend,
+        Action::GrantResume,
+        Action::GrantRevoke,
+    ] {
+        assert!(!decide(&Principal::System, action, &resource, &profile()).is_allowed());
+    }
+    assert!(
+        !decide(
+            &Principal::Anonymous,
+            Action::GrantSeed,
+            &resource,
+            &profile()
+        )
+        .is_allowed()
+    );
+    for &role in Role::ALL {
+        assert!(
+            !decide(
+                &Principal::Person(actor(role)),
+                Action::GrantSeed,
+                &resource,
+                &profile()
+            )
+            .is_allowed(),
+            "{role}"
+        );
+    }
+}

@@ -29,6 +29,7 @@ mod catalog;
 mod cited;
 mod error;
 mod rules;
+mod sandbox;
 mod sections;
 mod validate;
 
@@ -42,6 +43,7 @@ pub use catalog::{
 pub use cited::Cited;
 pub use error::ProfileError;
 pub use rules::RuleLine;
+pub use sandbox::{PrivacyBudget, QueryLimits, SandboxRules, UsageMethod};
 pub use sections::{AuditRules, IdentityRules, PersonnelRules, Regulation, RegulationStatus};
 
 /// A checked regulation profile. Fields are read through getters, so a profile stays as checked.
@@ -53,6 +55,7 @@ pub struct Profile {
     identity: IdentityRules,
     personnel: PersonnelRules,
     catalog: CatalogRules,
+    sandbox: SandboxRules,
 }
 
 /// The whole file. A new section is a field here and in `Profile`.
@@ -64,6 +67,7 @@ struct ProfileFile {
     identity: IdentityRules,
     personnel: PersonnelRules,
     catalog: CatalogRules,
+    sandbox: SandboxRules,
 }
 
 /// Whether a regulation is in force on a day. Both ends are inclusive.
@@ -132,6 +136,7 @@ impl Profile {
             identity: file.identity,
             personnel: file.personnel,
             catalog: file.catalog,
+            sandbox: file.sandbox,
         };
         validate::check(&profile).map_err(|(path, reason)| ProfileError::Invalid {
             profile: key.to_owned(),
@@ -176,6 +181,11 @@ impl Profile {
 
     pub fn catalog(&self) -> &CatalogRules {
         &self.catalog
+    }
+
+    /// The secure domain's defaults and bounds for grants and queries.
+    pub fn sandbox(&self) -> &SandboxRules {
+        &self.sandbox
     }
 
     /// Whether the regulation is in force on `date`. The regulation is valid on its `expires` day

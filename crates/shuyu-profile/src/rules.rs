@@ -7,7 +7,9 @@
 use chrono::NaiveDate;
 use shuyu_core::Role;
 
-use crate::{DomainEntry, FieldHandling, Grade, Profile};
+use std::collections::BTreeMap;
+
+use crate::{DomainEntry, FieldHandling, Grade, PrivacyBudget, Profile, QueryLimits, UsageMethod};
 
 /// One rule of a profile, ready to print.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +30,7 @@ pub(crate) fn lines(profile: &Profile) -> Vec<RuleLine> {
     let identity = &profile.identity;
     let personnel = &profile.personnel;
     let catalog = &profile.catalog;
+    let sandbox = &profile.sandbox;
     vec![
         line(
             "regulation.issuing_body",
@@ -175,7 +178,113 @@ pub(crate) fn lines(profile: &Profile) -> Vec<RuleLine> {
             handling(&catalog.privacy_unit.value),
             &catalog.privacy_unit.article,
         ),
+        line(
+            "sandbox.min_group_size",
+            "默认最小分组规模（去重隐私单元）",
+            "Default minimum group size (distinct privacy units)",
+            units(sandbox.min_group_size.value),
+            &sandbox.min_group_size.article,
+        ),
+        line(
+            "sandbox.min_group_size_floor",
+            "最小分组规模下限",
+            "Lowest minimum group size a grant may set",
+            units(sandbox.min_group_size_floor.value),
+            &sandbox.min_group_size_floor.article,
+        ),
+        line(
+            "sandbox.default_budget",
+            "每项授权默认隐私预算",
+            "Default privacy budget of a grant",
+            budget(sandbox.default_budget.value),
+            &sandbox.default_budget.article,
+        ),
+        line(
+            "sandbox.max_grant_budget",
+            "每项授权隐私预算上限",
+            "Most privacy budget a grant may get",
+            budget(sandbox.max_grant_budget.value),
+            &sandbox.max_grant_budget.article,
+        ),
+        line(
+            "sandbox.population_budget",
+            "同一法人对同一数据群体的隐私预算（跨授权）",
+            "Budget per data population per legal entity (across its grants)",
+            budget(sandbox.population_budget.value),
+            &sandbox.population_budget.article,
+        ),
+        line(
+            "sandbox.usage_methods",
+            "各数据级别允许的使用方式",
+            "Usage methods allowed per grade",
+            usage(&sandbox.usage_methods.value),
+            &sandbox.usage_methods.article,
+        ),
+        line(
+            "sandbox.max_term_days",
+            "授权最长期限",
+            "Longest grant term",
+            days(sandbox.max_term_days.value),
+            &sandbox.max_term_days.article,
+        ),
+        line(
+            "sandbox.query_limits",
+            "单次查询默认限额",
+            "Default limits of one query",
+            limits(sandbox.query_limits.value),
+            &sandbox.query_limits.article,
+        ),
     ]
+}
+
+fn units(n: u32) -> String {
+    format!("{n} 个 / {}", plural(n, "unit"))
+}
+
+fn budget(b: PrivacyBudget) -> String {
+    format!(
+        "ε = {}，δ = {:e} / ε = {}, δ = {:e}",
+        b.epsilon, b.delta, b.epsilon, b.delta
+    )
+}
+
+fn usage(table: &BTreeMap<String, Vec<UsageMethod>>) -> String {
+    let side = |chinese: bool| {
+        let parts: Vec<String> = table
+            .iter()
+            .map(|(grade, methods)| {
+                let names: Vec<&str> = methods.iter().map(|m| m.label(chinese)).collect();
+                let names = if names.is_empty() {
+                    if chinese {
+                        "不得使用".to_owned()
+                    } else {
+                        "none".to_owned()
+                    }
+                } else {
+                    names.join(if chinese { "、" } else { ", " })
+                };
+                if chinese {
+                    format!("{grade}：{names}")
+                } else {
+                    format!("{grade}: {names}")
+                }
+            })
+            .collect();
+        parts.join(if chinese { "；" } else { "; " })
+    };
+    both(&side(true), &side(false))
+}
+
+fn limits(l: QueryLimits) -> String {
+    format!(
+        "内存 {} MiB，超时 {} 秒，扫描 {} 行 / memory {} MiB, timeout {} s, {} rows scanned",
+        l.memory_mib,
+        l.timeout_seconds,
+        l.scanned_rows,
+        l.memory_mib,
+        l.timeout_seconds,
+        l.scanned_rows
+    )
 }
 
 fn line(

@@ -7,8 +7,10 @@
 use std::collections::HashSet;
 
 use crate::catalog::floors;
+use crate::sandbox::floors as sandbox_floors;
 use crate::{
-    CatalogRules, ColumnControl, Desensitization, FieldHandling, IdentityRules, Profile, rules,
+    CatalogRules, ColumnControl, Desensitization, FieldHandling, IdentityRules, PrivacyBudget,
+    Profile, SandboxRules, rules,
 };
 
 /// A failed check: the dotted key and the reason.
@@ -19,6 +21,7 @@ pub(crate) fn check(profile: &Profile) -> Result<(), Problem> {
     durations(profile)?;
     second_factor(&profile.identity)?;
     catalog(&profile.catalog)?;
+    sandbox(&profile.sandbox, &profile.catalog)?;
     articles(profile)
 }
 
@@ -343,6 +346,164 @@ fn domains(rules: &CatalogRules) -> Result<(), Problem> {
             &domain.en,
             "the domain's English name",
         )?;
+    }
+    Ok(())
+}
+
+/// The secure domain's defaults and bounds (`[sandbox]`).
+fn sandbox(rules: &SandboxRules, catalog: &CatalogRules) -> Result<(), Problem> {
+    let floor = rules.min_group_size_floor.value;
+    if floor < sandbox_floors::MIN_GROUP_SIZE {
+        return Err(problem(
+            "sandbox.min_group_size_floor.value",
+            format!(
+                "{floor} would let a group of one person through as an aggregate; the lowest \
+                 minimum group size is at least {} distinct privacy units",
+                sandbox_floors::MIN_GROUP_SIZE
+            ),
+        ));
+    }
+    let default = rules.min_group_size.value;
+    if default < floor {
+        return Err(problem(
+            "sandbox.min_group_size.value",
+            format!(
+                "the default {default} is below the lowest allowed size {floor} \
+                 (sandbox.min_group_size_floor); raise it to at least {floor}"
+            ),
+        ));
+    }
+    let budgets = [
+        ("sandbox.default_budget.value", rules.default_budget.value),
+        (
+            "sandbox.max_grant_budget.value",
+            rules.max_grant_budget.value,
+        ),
+        (
+            "sandbox.population_budget.value",
+            rules.population_budget.value,
+        ),
+    ];
+    for (key, budget) in budgets {
+        budget_floors(key, budget)?;
+    }
+    let ordered = [
+        (
+            "sandbox.default_budget.value",
+            rules.default_budget.value,
+            "sandbox.max_grant_budget",
+            rules.max_grant_budget.value,
+        ),
+        (
+            "sandbox.max_grant_budget.value",
+            rules.max_grant_budget.value,
+            "sandbox.population_budget",
+            rules.population_budget.value,
+        ),
+    ];
+    for (key, budget, limit_key, limit) in ordered {
+        if !budget.within(limit) {
+            return Err(problem(
+                key,
+                format!(
+                    "{budget} exceeds {limit} of {limit_key}; a grant's budget fits within the \
+                     most a grant may get, which fits within the budget of a data population"
+                ),
+            ));
+        }
+    }
+    let days = rules.max_term_days.value;
+    if days == 0 || days > sandbox_floors::TERM_DAYS_AT_MOST {
+        return Err(problem(
+            "sandbox.max_term_days.value",
+            format!(
+                "{days} days is not a time-bound grant; give the longest term in days (1 to {})",
+                sandbox_floors::TERM_DAYS_AT_MOST
+            ),
+        ));
+    }
+    usage_methods(rules, catalog)?;
+    let limits = rules.query_limits.value;
+    let zero = [
+        ("memory_mib", limits.memory_mib == 0, "MiB of memory"),
+        ("timeout_seconds", limits.timeout_seconds == 0, "seconds"),
+        ("scanned_rows", limits.scanned_rows == 0, "rows"),
+    ];
+    if let Some((name, _, unit)) = zero.iter().find(|(_, is_zero, _)| *is_zero) {
+        return Err(problem(
+            &format!("sandbox.query_limits.value.{name}"),
+            format!("0 would refuse every query; give the most {unit} one query may use"),
+        ));
+    }
+    Ok(())
+}
+
+fn budget_floors(key: &str, budget: PrivacyBudget) -> Result<(), Problem> {
+    let epsilon = budget.epsilon;
+    if !epsilon.is_finite() || epsilon <= 0.0 || epsilon > sandbox_floors::EPSILON_AT_MOST {
+        return Err(problem(
+            &format!("{key}.epsilon"),
+            format!(
+                "ε = {epsilon} is impossible; give a number above 0 and at most {} (a larger ε \
+                 hides nothing)",
+                sandbox_floors::EPSILON_AT_MOST
+            ),
+        ));
+    }
+    let delta = budget.delta;
+    if !delta.is_finite() || !(0.0..sandbox_floors::DELTA_BELOW).contains(&delta) {
+        return Err(problem(
+            &format!("{key}.delta"),
+            format!(
+                "δ = {delta} is too large; give 0 or a number below {:e} (δ is the chance that \
+                 the guarantee fails, so it must be far below one over the population)",
+                sandbox_floors::DELTA_BELOW
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Every grade named is on the scale; a grade that is never authorized allows no use.
+fn usage_methods(rules: &SandboxRules, catalog: &CatalogRules) -> Result<(), Problem> {
+    for (code, methods) in &rules.usage_methods.value {
+        let key = format!("sandbox.usage_methods.value.{code}");
+        let Some(grade) = catalog.grade(code) else {
+            return Err(problem(
+                &key,
+                format!(
+                    "`{code}` is not a grade of catalog.grades ({}); use one of its codes",
+                    catalog.grade_codes()
+                ),
+            ));
+        };
+        if !grade.authorizable && !methods.is_empty() {
+            return Err(problem(
+                &key,
+                format!(
+                    "grade `{code}` is never authorizable, so it allows no usage method; write `[]`"
+                ),
+            ));
+        }
+        let mut seen = HashSet::new();
+        if let Some(twice) = methods.iter().find(|m| !seen.insert(**m)) {
+            return Err(problem(
+                &key,
+                format!("`{twice}` is listed twice; list each usage method once"),
+            ));
+        }
+    }
+    if !catalog
+        .grades
+        .value
+        .iter()
+        .any(|g| rules.usage_methods_for(&g.code).iter().next().is_some())
+    {
+        return Err(problem(
+            "sandbox.usage_methods.value",
+            "no grade allows any usage method, so no grant could ever be used; give the \
+             authorizable grades aggregate and/or dp_aggregate",
+        ));
     }
     Ok(())
 }

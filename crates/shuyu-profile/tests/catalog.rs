@@ -320,7 +320,8 @@ fn an_empty_domain_list_is_refused() {
     let text = base_text();
     let start = text.find("[catalog.domains]").unwrap();
     let value = text[start..].find("value = [").unwrap() + start;
-    let text = format!("{}value = []\n", &text[..value]);
+    let end = text[value..].find("\n]").unwrap() + value + 2;
+    let text = format!("{}value = []{}", &text[..value], &text[end..]);
     refused(&text, "catalog.domains.value");
 }
 

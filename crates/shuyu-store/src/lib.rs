@@ -24,6 +24,7 @@ mod audit;
 mod catalog;
 mod datasets;
 mod error;
+mod grants;
 mod orgs;
 mod people;
 mod rows;
@@ -48,6 +49,7 @@ pub use catalog::{
 };
 pub use datasets::StoredDataset;
 pub use error::StoreError;
+pub use grants::STALE_GRANT;
 pub use sso::PendingSsoLogin;
 pub use tx::Tx;
 

@@ -1,12 +1,15 @@
 //! The demo city: one organisation of every type and one account for every role, seeded through the
 //! app's use cases as the command line. `shuyu demo` prints these logins; tests sign in with them.
 //! The catalog is then seeded by the demo's own people (see [`catalog`]): four approved resources
-//! from `shuyu-synth`'s datasets, one left as a draft and one refused.
+//! from `shuyu-synth`'s datasets, one left as a draft and one refused. Finally the system seeds one
+//! grant for the demo merchant over two of them (see [`grants`]).
 
 mod catalog;
 pub mod data;
+mod grants;
 
 pub use catalog::person_ctx;
+pub use grants::DEMO_SCENARIO;
 
 use shuyu_app::{App, AppError, Ctx, NewOrg, NewPerson};
 use shuyu_core::{CreditCode, RequestId, Role};
@@ -162,7 +165,8 @@ pub async fn seed(app: &App) -> Result<DemoLogins, AppError> {
         org_name: org_names[7].clone(),
         totp: None,
     });
-    catalog::seed(app, &people).await?;
+    let approved = catalog::seed(app, &people).await?;
+    grants::seed(app, &ctx, &approved, org_ids[7], org_ids[6]).await?;
     Ok(DemoLogins(logins))
 }
 

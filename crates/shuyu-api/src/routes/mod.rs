@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod catalog;
 mod datasets;
+mod grants;
 mod health;
 mod imports;
 mod orgs;
@@ -35,4 +36,5 @@ pub(crate) fn router() -> OpenApiRouter<ApiState> {
         .merge(resources::router())
         .merge(datasets::router())
         .merge(imports::router())
+        .merge(grants::router())
 }

@@ -166,7 +166,12 @@ fn simple(name: &str, description: &str, grade: &str) -> FieldDraft {
     }
 }
 
-pub(super) async fn seed(app: &App, people: &[Person]) -> Result<(), AppError> {
+/// Seeds the catalog; returns the four approved resources, in the order of `shuyu-synth`'s datasets
+/// (enterprise registry, social insurance, clinic visits, bus ridership).
+pub(super) async fn seed(
+    app: &App,
+    people: &[Person],
+) -> Result<Vec<shuyu_catalog::Resource>, AppError> {
     let by = |username: &str| {
         people
             .iter()
@@ -214,6 +219,7 @@ pub(super) async fn seed(app: &App, people: &[Person]) -> Result<(), AppError> {
             "《城市公共交通条例》",
         ),
     ];
+    let mut approved_resources = Vec::with_capacity(approved.len());
     for (username, schema, domain, frequency, basis) in approved {
         let ctx = by(username)?;
         let draft = draft_of(&schema, domain, frequency, basis, &grades);
@@ -227,7 +233,7 @@ pub(super) async fn seed(app: &App, people: &[Person]) -> Result<(), AppError> {
             )
             .await?;
         app.submit_resource(&ctx, resource.id()).await?;
-        app.approve_resource(&authority, resource.id()).await?;
+        approved_resources.push(app.approve_resource(&authority, resource.id()).await?);
     }
     let low = grades.first().cloned().unwrap_or_default();
     // Left as a draft by the social insurance bureau.
@@ -296,5 +302,5 @@ pub(super) async fn seed(app: &App, people: &[Person]) -> Result<(), AppError> {
         vec!["持卡人姓名是直接标识符：删除该字段，或将资源改为不予开放。".into()],
     )
     .await?;
-    Ok(())
+    Ok(approved_resources)
 }

@@ -1,0 +1,79 @@
+//! The demo city's grant: the demo merchant (示范数据科技有限公司) may use the social insurance
+//! contributions and the clinic visits, all their fields at their catalog defaults, for the
+//! public-interest scenario 区域就医与参保情况统计分析, run by the demo operator. Seeded through
+//! `App::seed_grant` as the system, the one way a grant is made until development agreements are.
+
+use shuyu_app::{
+    App, AppError, Ctx, FieldRequest, NewGrant, ResourceRequest, Scenario, ScenarioCategory, Term,
+};
+use shuyu_catalog::Resource;
+use shuyu_core::OrgId;
+use shuyu_profile::UsageMethod;
+
+/// The scenario of the demo grant.
+pub const DEMO_SCENARIO: &str = "区域就医与参保情况统计分析";
+
+/// Days the demo grant runs from the seeding day (within every shipped profile's longest term).
+const DEMO_TERM_DAYS: i64 = 180;
+
+/// Seeds the demo grant over `approved[1]` (social insurance) and `approved[2]` (clinic visits).
+pub(super) async fn seed(
+    app: &App,
+    ctx: &Ctx,
+    approved: &[Resource],
+    merchant: OrgId,
+    operator: OrgId,
+) -> Result<(), AppError> {
+    let mut resources = Vec::new();
+    for resource in approved.iter().skip(1).take(2) {
+        let version = resource
+            .current()
+            .ok_or_else(|| AppError::Internal("a demo resource has no approved version".into()))?;
+        resources.push(ResourceRequest {
+            resource: resource.id(),
+            version: version.id(),
+            fields: version
+                .content()
+                .fields()
+                .iter()
+                .map(|f| FieldRequest::default_handling(f.name().as_str()))
+                .collect(),
+        });
+    }
+    // Differential privacy wherever the profile allows it for every granted field's grade, else
+    // plain aggregates: the profile decides, not the demo.
+    let sandbox = app.profile().sandbox();
+    let grades: Vec<String> = approved
+        .iter()
+        .skip(1)
+        .take(2)
+        .filter_map(Resource::current)
+        .flat_map(|v| v.content().fields().iter().map(|f| f.grade().to_owned()))
+        .collect();
+    let usage = [UsageMethod::DpAggregate, UsageMethod::Aggregate]
+        .into_iter()
+        .find(|m| grades.iter().all(|g| sandbox.allows(g, *m)))
+        .unwrap_or(UsageMethod::DpAggregate);
+    let now = app.now();
+    app.seed_grant(
+        ctx,
+        NewGrant {
+            merchant,
+            operator,
+            scenario: Scenario {
+                name: DEMO_SCENARIO.into(),
+                category: ScenarioCategory::PublicInterest,
+            },
+            resources,
+            usage,
+            term: Term {
+                from: now,
+                to: now.plus_seconds(DEMO_TERM_DAYS * 86_400),
+            },
+            min_group_size: None,
+            budget: None,
+        },
+    )
+    .await?;
+    Ok(())
+}
