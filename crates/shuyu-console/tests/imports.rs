@@ -387,3 +387,28 @@ async fn a_running_job_reloads_itself_every_two_seconds_and_stops_when_it_ends()
         ended.body
     );
 }
+
+#[tokio::test]
+async fn signed_out_visitors_are_sent_to_sign_in() {
+    let t = TestApp::sqlite().await;
+    let id = social(&t).await;
+    let mut visitor = Browser::new(&t);
+    let job = visitor
+        .get("/imports/00000000-0000-7000-8000-000000000000")
+        .await;
+    assert_eq!(job.status, StatusCode::SEE_OTHER);
+    assert_eq!(job.location(), "/login");
+    let csv = SOCIAL.csv(20, CsvEncoding::Utf8);
+    let post = visitor
+        .post_multipart(
+            &format!("/resources/{id}/datasets"),
+            &[
+                Part::field("_csrf", "x"),
+                Part::file("file", "x.csv", "text/csv", &csv),
+            ],
+        )
+        .await;
+    assert_eq!(post.status, StatusCode::SEE_OTHER);
+    assert_eq!(post.location(), "/login");
+    assert_eq!(jobs(&t, id).await, 0);
+}
