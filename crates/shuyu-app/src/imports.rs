@@ -327,6 +327,130 @@ impl App {
     }
 }
 
+/// The kind of file an upload carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadKind {
+    /// CSV, UTF-8 or GB18030 (detected).
+    Csv,
+    /// Apache Parquet.
+    Parquet,
+}
+
+/// Why an upload could not be spooled.
+#[derive(Debug)]
+pub enum UploadError {
+    /// The upload is larger than `limit` bytes (`[storage] max_upload_mib`); the refusal is
+    /// audited and nothing was written.
+    TooLarge { limit: u64 },
+    /// The upload's stream broke off before its end.
+    Interrupted,
+    /// A refusal or failure of the app (no data directory or master key, an I/O error).
+    App(AppError),
+}
+
+impl From<AppError> for UploadError {
+    fn from(err: AppError) -> Self {
+        UploadError::App(err)
+    }
+}
+
+impl App {
+    /// Spools an upload into `resource` from `stream` encrypted (`App::spool`), within `limit`
+    /// bytes: a `declared` size or a stream over it is refused, audited as a failed
+    /// `dataset.import` ([`App::import_refused`]), before more is read. Returns the source to import
+    /// and its size. The API (request body) and the console (a multipart file part) both call it.
+    pub async fn spool_upload<S, B, E>(
+        &self,
+        ctx: &Ctx,
+        resource: ResourceId,
+        kind: UploadKind,
+        declared: Option<u64>,
+        limit: u64,
+        stream: S,
+    ) -> Result<(crate::ImportSource, u64), UploadError>
+    where
+        S: futures_util::Stream<Item = Result<B, E>>,
+        B: AsRef<[u8]>,
+    {
+        use futures_util::StreamExt;
+        let over_limit = || AppError::Invalid {
+            field: "file",
+            message: "the upload is over the size limit".into(),
+        };
+        if declared.is_some_and(|n| n > limit) {
+            self.import_refused(ctx, resource, over_limit()).await;
+            return Err(UploadError::TooLarge { limit });
+        }
+        let mut spool = self.spool()?;
+        let mut stream = std::pin::pin!(stream);
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|_| UploadError::Interrupted)?;
+            let chunk = chunk.as_ref();
+            if spool.written() + chunk.len() as u64 > limit {
+                self.import_refused(ctx, resource, over_limit()).await;
+                return Err(UploadError::TooLarge { limit });
+            }
+            std::io::Write::write_all(&mut spool, chunk)
+                .map_err(|e| AppError::Internal(format!("cannot spool the upload: {e}")))?;
+        }
+        let size = spool.written();
+        let spooled = spool
+            .finish()
+            .map_err(|e| AppError::Internal(format!("cannot spool the upload: {e}")))?;
+        let source = match kind {
+            UploadKind::Csv => crate::ImportSource::Csv(Box::new(spooled.reader())),
+            UploadKind::Parquet => crate::ImportSource::ParquetSpooled(spooled),
+        };
+        Ok((source, size))
+    }
+
+    /// Starts an import of a spooled upload of `size` bytes in the background: authorizes it and
+    /// registers its job ([`App::begin_import`]), then runs it ([`App::run_import`]) in a task
+    /// and returns the running job at once. Progress and the outcome are logged with the request
+    /// id and recorded on the job.
+    pub async fn start_import(
+        &self,
+        ctx: &Ctx,
+        resource: ResourceId,
+        source: crate::ImportSource,
+        size: u64,
+    ) -> Result<ImportJob, AppError> {
+        let pending = self.begin_import(ctx, resource, Some(size)).await?;
+        let job = pending
+            .job()
+            .ok_or_else(|| AppError::Internal("a new import job is not registered".into()))?;
+        let (app, ctx) = (self.clone(), ctx.clone());
+        tokio::spawn(async move {
+            let request_id = ctx.request_id.to_string();
+            match app
+                .run_import(&ctx, pending, source, log_progress(&ctx))
+                .await
+            {
+                Ok(view) => tracing::info!(request_id, dataset = %view.id, "import succeeded"),
+                Err(AppError::Internal(error)) => {
+                    tracing::error!(request_id, error, "import failed: internal error");
+                }
+                Err(err) => tracing::info!(request_id, error = %err, "import failed"),
+            }
+        });
+        Ok(job)
+    }
+}
+
+/// A progress callback that logs every batch with the request id (counts only).
+#[must_use]
+pub fn log_progress(ctx: &Ctx) -> crate::ProgressFn {
+    let request_id = ctx.request_id.to_string();
+    Box::new(move |p: Progress| {
+        tracing::info!(
+            request_id,
+            rows = p.rows,
+            input_bytes = p.input_bytes,
+            "import progress"
+        );
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -55,6 +55,7 @@ pub use error::AppError;
 pub use grants::GrantView;
 pub use imports::{
     ImportJob, ImportJobs, ImportState, KEEP_FINISHED, KEEP_FINISHED_SECONDS, PendingImport,
+    UploadError, UploadKind, log_progress,
 };
 pub use orgs::NewOrg;
 pub use people::{NewPerson, PersonView};

@@ -191,6 +191,32 @@ impl Chrome {
 
     /// A full page in the frame.
     pub(crate) fn page(&self, title: &str, section: Option<Section>, body: Markup) -> Markup {
+        self.framed(title, section, body, None)
+    }
+
+    /// A page in the frame that reloads itself every `seconds` (`<meta http-equiv="refresh">`:
+    /// no script, so the Content-Security-Policy allows it), e.g. while an import runs.
+    pub(crate) fn respond_refreshing(
+        &self,
+        title: &str,
+        section: Option<Section>,
+        body: Markup,
+        seconds: u32,
+    ) -> Response {
+        (
+            StatusCode::OK,
+            self.framed(title, section, body, Some(seconds)),
+        )
+            .into_response()
+    }
+
+    fn framed(
+        &self,
+        title: &str,
+        section: Option<Section>,
+        body: Markup,
+        refresh: Option<u32>,
+    ) -> Markup {
         let t = self.lang.texts();
         let content = html! {
             header.topbar {
@@ -228,7 +254,7 @@ impl Chrome {
             main.content { (body) }
             (footer(self.lang, &self.request_id))
         };
-        document(self.lang, title, content)
+        document_with(self.lang, title, refresh, content)
     }
 
     pub(crate) fn respond(
@@ -455,6 +481,11 @@ fn profile_banner(state: &ApiState, lang: Lang) -> Option<String> {
 
 /// The HTML document around any page.
 pub(crate) fn document(lang: Lang, title: &str, content: Markup) -> Markup {
+    document_with(lang, title, None, content)
+}
+
+/// The HTML document, reloading itself every `refresh` seconds when given.
+fn document_with(lang: Lang, title: &str, refresh: Option<u32>, content: Markup) -> Markup {
     let t = lang.texts();
     html! {
         (DOCTYPE)
@@ -463,6 +494,9 @@ pub(crate) fn document(lang: Lang, title: &str, content: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="referrer" content="no-referrer";
+                @if let Some(seconds) = refresh {
+                    meta http-equiv="refresh" content=(seconds);
+                }
                 title { (title) " · " (t.platform) }
                 link rel="stylesheet" href="/assets/shuyu.css";
                 link rel="icon" type="image/svg+xml" href="/assets/favicon.svg";

@@ -2,7 +2,7 @@
 //! one vendored stylesheet, no JavaScript and no front-end build step.
 //!
 //! The console owns every path the API does not (`/`, `/login`, `/logout`, `/lang`, `/sso/…`, `/me…`,
-//! `/personnel…`, `/audit…`, `/profile`, `/catalog…`, `/resources…`, `/assets/…`); the binary merges [`router`] with
+//! `/personnel…`, `/audit…`, `/profile`, `/catalog…`, `/resources…`, `/imports/…`, `/assets/…`); the binary merges [`router`] with
 //! `shuyu_api::router`, which owns `/api/*`, `/healthz`, `/readyz`, `/metrics` and the 404 fallback
 //! (so this router has none: axum refuses to merge two fallbacks).
 //!
@@ -36,7 +36,7 @@ mod web;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::Response;
@@ -97,6 +97,13 @@ pub fn router(state: ApiState) -> Router {
             "/resources/{id}/registration.md",
             get(pages::resources::package_markdown),
         )
+        .route(
+            "/resources/{id}/datasets",
+            // The file part is streamed into the spool within `[storage] max_upload_mib`, which
+            // the handler enforces itself.
+            post(pages::imports::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/imports/{id}", get(pages::imports::job))
         .route("/resources/{id}/issues", post(pages::resources::raise))
         .route(
             "/resources/{id}/issues/{issue}/answer",

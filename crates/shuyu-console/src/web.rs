@@ -4,7 +4,8 @@
 //! - [`SignedIn`]: a person with a live browser session; anyone else is sent to `/login` (303);
 //! - [`Posted`]: a signed-in form submission. Its `_csrf` field must equal the session's CSRF token
 //!   (compared in constant time) before the form is even parsed; a refusal is a 403 page and is
-//!   written to the audit chain.
+//!   written to the audit chain. A file upload (multipart) checks the same token with
+//!   [`check_csrf`] from its first part, before the file part is read.
 //!
 //! Must never: decide access (the app's use cases ask the policy), log a form body or a cookie.
 
@@ -291,28 +292,39 @@ impl<T: DeserializeOwned> FromRequest<ApiState> for Posted<T> {
             Err(e) => return Err(fail(e)),
         };
         let presented = take_csrf(&mut pairs).unwrap_or_default();
-        if !constant_time_eq(presented.as_bytes(), me.session.csrf.as_bytes()) {
-            if let Err(err) = state
-                .app
-                .record_refusal(
-                    &me.ctx,
-                    "auth.csrf",
-                    "console form without the session's CSRF token",
-                )
-                .await
-            {
-                tracing::error!(request_id = %me.chrome.request_id, error = %err, "could not record a CSRF refusal");
-            }
-            let t = me.lang().texts();
-            return Err(me
-                .chrome
-                .error_page(StatusCode::FORBIDDEN, t.csrf_title, t.csrf_text));
-        }
+        check_csrf(state, &me, &presented).await?;
         match parse_fields::<T>(&pairs) {
             Ok(form) => Ok(Posted { me, form }),
             Err(e) => Err(fail(e)),
         }
     }
+}
+
+/// Whether `presented` is the session's CSRF token (compared in constant time). Otherwise the
+/// refusal is written to the audit chain and the answer is a 403 page.
+pub(crate) async fn check_csrf(
+    state: &ApiState,
+    me: &SignedIn,
+    presented: &str,
+) -> Result<(), Response> {
+    if constant_time_eq(presented.as_bytes(), me.session.csrf.as_bytes()) {
+        return Ok(());
+    }
+    if let Err(err) = state
+        .app
+        .record_refusal(
+            &me.ctx,
+            "auth.csrf",
+            "console form without the session's CSRF token",
+        )
+        .await
+    {
+        tracing::error!(request_id = %me.chrome.request_id, error = %err, "could not record a CSRF refusal");
+    }
+    let t = me.lang().texts();
+    Err(me
+        .chrome
+        .error_page(StatusCode::FORBIDDEN, t.csrf_title, t.csrf_text))
 }
 
 /// A form without fields (buttons that only carry `_csrf`).

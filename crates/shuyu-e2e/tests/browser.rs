@@ -4,7 +4,8 @@
 //! to English (remembered on the next page), searches the audit trail and signs out; a merchant has
 //! no audit link and is refused the audit page; a source department registers a resource through
 //! the form (a problem named, nothing typed lost), the authority approves it, and the department
-//! drafts a new version whose diff shows the change.
+//! drafts a new version whose diff shows the change; a source department uploads a CSV through the
+//! resource page's file input and watches the job page reload itself until the import succeeded.
 //!
 //! Needs Debian's `chromium` and `chromium-driver`. Without them each test prints
 //! `==> SKIPPED browser test: …` and passes, unless `SHUYU_REQUIRE_BROWSER=1` (set by `.ci/run`)
@@ -814,6 +815,99 @@ async fn source_department_registers_and_edits_a_resource_through_the_forms() {
         assert!(diff.contains("新增数据项 inspected_on"), "{diff}");
         assert!(diff.contains("数据项 device_code 的"), "{diff}");
         shots.take(&driver, "diff").await?;
+        Ok(())
+    })
+    .await;
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_department_uploads_a_csv_and_watches_its_import() {
+    use shuyu_testkit::demo::data::{DemoDataset, resource_titled};
+    let test = "upload";
+    let Some(installed) = installed_browser(test) else {
+        return;
+    };
+    let _one_browser = ONE_BROWSER.lock().await;
+    let t = TestApp::sqlite().await;
+    let (addr, server) = serve(&t).await;
+    let base = format!("http://{addr}");
+    let social = DemoDataset::SocialInsurance;
+    let resource = resource_titled(&t.app, social.title()).await.unwrap();
+    let username = social.provider_username();
+    let code = t
+        .logins
+        .get(username)
+        .totp
+        .as_ref()
+        .map(|_| t.code(username));
+    let files = tempfile::tempdir().unwrap();
+    let csv = files.path().join("社保缴费.csv");
+    std::fs::write(&csv, social.csv(400, shuyu_synth::CsvEncoding::Gb18030)).unwrap();
+    let shots = Screenshots::new(test);
+
+    in_browser(&installed, test, |driver| async move {
+        driver.goto(format!("{base}/login")).await?;
+        sign_in(&driver, username, code.as_deref()).await?;
+        wait_for_path(&driver, "/").await?;
+
+        let page = format!("/resources/{resource}");
+        driver.goto(format!("{base}{page}")).await?;
+        let before = driver
+            .find_all(By::Css("table.dataset-versions tbody tr"))
+            .await?
+            .len();
+        let form = driver
+            .query(By::Css(format!("form[action='{page}/datasets']")))
+            .desc("the upload form")
+            .single()
+            .await?;
+        let input = form.find(By::Css("input[type='file']")).await?;
+        input.send_keys(csv.to_string_lossy()).await?;
+        form.scroll_into_view().await?;
+        shots.take(&driver, "resource-with-file").await?;
+        let submit = form.find(By::Css("button[type='submit']")).await?;
+        click_and_wait_for_next_page(&driver, &submit).await?;
+        let url = driver.current_url().await?;
+        assert!(url.path().starts_with("/imports/"), "{url}");
+        assert_eq!(
+            heading(&driver).await?.split_whitespace().next(),
+            Some("导入任务")
+        );
+
+        // The page reloads itself every 2 s until the import has ended.
+        let done = driver
+            .query(By::Css(".import-job .notice.ok"))
+            .desc("the success notice")
+            .first()
+            .await?;
+        let text = done.text().await?;
+        assert!(
+            text.contains(&format!("已添加为数据集第 {} 版", before + 1)),
+            "{text}"
+        );
+        shots.take(&driver, "job-succeeded").await?;
+
+        let back = driver
+            .query(By::Css(format!(
+                ".import-job .notice.ok a[href='{page}#datasets']"
+            )))
+            .single()
+            .await?;
+        click_and_wait_for_next_page(&driver, &back).await?;
+        wait_for_path(&driver, &page).await?;
+        let after = driver
+            .find_all(By::Css("table.dataset-versions tbody tr"))
+            .await?
+            .len();
+        assert_eq!(after, before + 1, "the new dataset version is listed");
+        let jobs = driver
+            .find_all(By::Css(format!(
+                "table.import-jobs a[href='{}']",
+                url.path()
+            )))
+            .await?;
+        assert_eq!(jobs.len(), 1, "the job is listed on the resource page");
         Ok(())
     })
     .await;

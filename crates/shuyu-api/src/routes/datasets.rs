@@ -16,9 +16,8 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
 use serde::Serialize;
-use shuyu_app::{AppError, Ctx, DatasetView, ImportSource};
+use shuyu_app::{AppError, Ctx, DatasetView, ImportSource, UploadError, UploadKind, log_progress};
 use shuyu_catalog::ResourceId;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -109,11 +108,6 @@ async fn list_datasets(
     Ok(Json(all.into_iter().map(DatasetOut::from).collect()))
 }
 
-enum Kind {
-    Csv,
-    Parquet,
-}
-
 fn too_large(limit: u64) -> Problem {
     Problem::new(
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -141,7 +135,7 @@ fn prefers_async(headers: &HeaderMap) -> bool {
 }
 
 /// The kind of upload its `Content-Type` names, if it is one we import.
-fn upload_kind(headers: &HeaderMap) -> Option<Kind> {
+fn upload_kind(headers: &HeaderMap) -> Option<UploadKind> {
     let media = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -152,8 +146,8 @@ fn upload_kind(headers: &HeaderMap) -> Option<Kind> {
         .trim()
         .to_ascii_lowercase();
     match media.as_str() {
-        "text/csv" => Some(Kind::Csv),
-        PARQUET | "application/x-parquet" => Some(Kind::Parquet),
+        "text/csv" => Some(UploadKind::Csv),
+        PARQUET | "application/x-parquet" => Some(UploadKind::Parquet),
         _ => None,
     }
 }
@@ -168,64 +162,38 @@ fn unsupported_media_type() -> Problem {
 }
 
 /// Spools the body encrypted, within `[storage] max_upload_mib` (an upload over it is refused
-/// with 413 and audited). Returns the source to import and its size.
+/// with 413 and audited; see `App::spool_upload`). Returns the source to import and its size.
 async fn spool_upload(
     state: &ApiState,
     ctx: &Ctx,
     id: ResourceId,
     headers: &HeaderMap,
     body: Body,
-    kind: Kind,
+    kind: UploadKind,
 ) -> Result<(ImportSource, u64), ApiError> {
-    let app = &state.app;
-    let limit = state.web.upload_limit;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let over_limit = || AppError::Invalid {
-        field: "file",
-        message: "the upload is over the size limit".into(),
-    };
-    if declared.is_some_and(|n| n > limit) {
-        app.import_refused(ctx, id, over_limit()).await;
-        return Err(too_large(limit).into());
-    }
-    let mut spool = app.spool()?;
-    let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| {
-            Problem::bad_request("the upload was interrupted before its end; send it again")
-        })?;
-        if spool.written() + chunk.len() as u64 > limit {
-            app.import_refused(ctx, id, over_limit()).await;
-            return Err(too_large(limit).into());
-        }
-        std::io::Write::write_all(&mut spool, &chunk)
-            .map_err(|e| AppError::Internal(format!("cannot spool the upload: {e}")))?;
-    }
-    let size = spool.written();
-    let spooled = spool
-        .finish()
-        .map_err(|e| AppError::Internal(format!("cannot spool the upload: {e}")))?;
-    let source = match kind {
-        Kind::Csv => ImportSource::Csv(Box::new(spooled.reader())),
-        Kind::Parquet => ImportSource::ParquetSpooled(spooled),
-    };
-    Ok((source, size))
-}
-
-/// Logs progress per batch with the request id.
-fn log_progress(ctx: &Ctx) -> shuyu_app::ProgressFn {
-    let request_id = ctx.request_id.to_string();
-    Box::new(move |p: shuyu_app::Progress| {
-        tracing::info!(
-            request_id,
-            rows = p.rows,
-            input_bytes = p.input_bytes,
-            "import progress"
-        );
-    })
+    state
+        .app
+        .spool_upload(
+            ctx,
+            id,
+            kind,
+            declared,
+            state.web.upload_limit,
+            body.into_data_stream(),
+        )
+        .await
+        .map_err(|e| match e {
+            UploadError::TooLarge { limit } => too_large(limit).into(),
+            UploadError::Interrupted => {
+                Problem::bad_request("the upload was interrupted before its end; send it again")
+                    .into()
+            }
+            UploadError::App(err) => err.into(),
+        })
 }
 
 /// Import a dataset version: the body is the file, `Content-Type: text/csv` (UTF-8 or GB18030,
@@ -261,32 +229,16 @@ async fn import_dataset(
     app.check_import(ctx, id).await?;
     let kind = upload_kind(&headers).ok_or_else(unsupported_media_type)?;
     let (source, size) = spool_upload(&state, ctx, id, &headers, body, kind).await?;
-    let pending = app.begin_import(ctx, id, Some(size)).await?;
     if !prefers_async(&headers) {
+        let pending = app.begin_import(ctx, id, Some(size)).await?;
         let view = app
             .run_import(ctx, pending, source, log_progress(ctx))
             .await?;
         return Ok((StatusCode::CREATED, Json(DatasetOut::from(view))).into_response());
     }
-    let job = pending
-        .job()
-        .ok_or_else(|| AppError::Internal("a new import job is not registered".into()))?;
-    let location = HeaderValue::from_str(&imports::job_path(pending.id()))
+    let job = app.start_import(ctx, id, source, size).await?;
+    let location = HeaderValue::from_str(&imports::job_path(job.id))
         .map_err(|e| AppError::Internal(e.to_string()))?;
-    let (app, ctx) = (app.clone(), ctx.clone());
-    tokio::spawn(async move {
-        let request_id = ctx.request_id.to_string();
-        match app
-            .run_import(&ctx, pending, source, log_progress(&ctx))
-            .await
-        {
-            Ok(view) => tracing::info!(request_id, dataset = %view.id, "import succeeded"),
-            Err(AppError::Internal(error)) => {
-                tracing::error!(request_id, error, "import failed: internal error");
-            }
-            Err(err) => tracing::info!(request_id, error = %err, "import failed"),
-        }
-    });
     Ok((
         StatusCode::ACCEPTED,
         [

@@ -3,6 +3,7 @@
 pub(crate) mod audit;
 pub(crate) mod catalog;
 pub(crate) mod home;
+pub(crate) mod imports;
 pub(crate) mod login;
 pub(crate) mod me;
 pub(crate) mod personnel;

@@ -3,7 +3,9 @@
 //! a field-level diff, whether it may be authorized, the review buttons, the national registration
 //! record with its next steps and package, the quality issues, and — when the policy allows
 //! `dataset.read` — the dataset versions with the field quality profile of the latest (aggregates
-//! only, never a value).
+//! only, never a value), the resource's recent import jobs and — when the policy allows
+//! `dataset.import` and a version is approved — the form to upload a new dataset version
+//! (`imports.rs`).
 //!
 //! Buttons and forms are shown when `shuyu_policy::decide` would allow their action; every form
 //! posts to one use case, which asks the policy again.
@@ -31,6 +33,7 @@ use crate::pages::DoneQuery;
 use crate::pages::catalog::{
     RaiseFields, fields_table, metadata_facts, quality_section, raise_form,
 };
+use crate::pages::imports::{jobs_section, upload_form};
 use crate::web::{CSRF_FIELD, NoFields, Posted, SignedIn};
 
 const NOT_FOUND: AppError = AppError::NotFound { kind: "resource" };
@@ -194,15 +197,18 @@ async fn render(
     // Shown only when the policy allows reading datasets; the use case asks the policy again.
     let datasets = if me.may(state, Action::DatasetRead, &target) {
         let datasets = state.app.datasets(&me.ctx, id).await.ok();
-        let names = if datasets.as_ref().is_some_and(|d| !d.is_empty()) {
+        let jobs = state.app.import_jobs(&me.ctx, id).await.unwrap_or_default();
+        let names = if datasets.as_ref().is_some_and(|d| !d.is_empty()) || !jobs.is_empty() {
             crate::pages::audit::person_names(state, me).await
         } else {
             HashMap::new()
         };
-        datasets.map(|d| (d, names))
+        datasets.map(|d| (d, jobs, names))
     } else {
         None
     };
+    // Data can be imported once a version is approved.
+    let can_import = resource.current().is_some() && me.may(state, Action::DatasetImport, &target);
     let csrf = me.session.csrf.clone();
     let base = format!("/resources/{id}");
     let pending = resource.pending();
@@ -290,7 +296,13 @@ async fn render(
         @if let Some((from, to, changes)) = &diff {
             (diff_section(lang, &base, count, *from, *to, changes))
         }
-        @if let Some((datasets, names)) = &datasets {
+        @if can_import {
+            (upload_form(lang, id, &csrf, state.web.upload_limit))
+        }
+        @if let Some((datasets, jobs, names)) = &datasets {
+            @if !jobs.is_empty() {
+                (jobs_section(lang, jobs, names))
+            }
             (datasets_section(lang, datasets, names))
         }
         (registration_section(state, me, resource, registration.as_ref(), &base))
@@ -351,7 +363,7 @@ fn versions_table(lang: Lang, resource: &CatalogResource) -> Markup {
 }
 
 /// A byte count for people: B, KiB, MiB, GiB.
-fn size(bytes: u64) -> String {
+pub(crate) fn size(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
     #[allow(clippy::cast_precision_loss)]
     let mut value = bytes as f64;
@@ -410,7 +422,7 @@ fn datasets_section(
     let t = lang.texts();
     let latest = datasets.iter().max_by_key(|d| d.number);
     html! {
-        section.card.datasets {
+        section.card.datasets id="datasets" {
             h2 { (t.ds_title) }
             p.muted { (t.ds_intro) }
             @if datasets.is_empty() {

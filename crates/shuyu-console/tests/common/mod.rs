@@ -60,18 +60,39 @@ impl Browser {
     }
 
     pub async fn send(&mut self, method: &str, uri: &str, form: Option<&[(&str, &str)]>) -> Reply {
+        match form {
+            Some(fields) => {
+                let body = serde_urlencoded::to_string(fields).unwrap().into_bytes();
+                self.send_body(method, uri, Some("application/x-www-form-urlencoded"), body)
+                    .await
+            }
+            None => self.send_body(method, uri, None, Vec::new()).await,
+        }
+    }
+
+    /// Posts a `multipart/form-data` body made of `parts` (see [`multipart`]).
+    pub async fn post_multipart(&mut self, uri: &str, parts: &[Part<'_>]) -> Reply {
+        let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+        self.send_body("POST", uri, Some(&content_type), multipart(parts))
+            .await
+    }
+
+    pub async fn send_body(
+        &mut self,
+        method: &str,
+        uri: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Reply {
         let mut request = Request::builder().method(method).uri(uri);
         if !self.jar.is_empty() {
             let cookies: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
             request = request.header(header::COOKIE, cookies.join("; "));
         }
-        let body = match form {
-            Some(fields) => {
-                request = request.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-                Body::from(serde_urlencoded::to_string(fields).unwrap())
-            }
-            None => Body::empty(),
-        };
+        if let Some(content_type) = content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        let body = Body::from(body);
         let response = self
             .router
             .clone()
@@ -135,4 +156,57 @@ pub async fn signed_in(t: &TestApp, username: &str) -> Browser {
     let reply = browser.try_sign_in(username, code.as_deref()).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
     browser
+}
+
+/// The boundary of the multipart bodies [`multipart`] builds.
+pub const BOUNDARY: &str = "----shuyu-test-boundary-7MA4YWxkTrZu0gW";
+
+/// One part of a multipart form: a field, or a file when it has a file name.
+pub struct Part<'a> {
+    pub name: &'a str,
+    pub file_name: Option<&'a str>,
+    pub content_type: Option<&'a str>,
+    pub data: &'a [u8],
+}
+
+impl<'a> Part<'a> {
+    pub fn field(name: &'a str, value: &'a str) -> Self {
+        Self {
+            name,
+            file_name: None,
+            content_type: None,
+            data: value.as_bytes(),
+        }
+    }
+
+    pub fn file(name: &'a str, file_name: &'a str, content_type: &'a str, data: &'a [u8]) -> Self {
+        Self {
+            name,
+            file_name: Some(file_name),
+            content_type: Some(content_type),
+            data,
+        }
+    }
+}
+
+/// A `multipart/form-data` body (RFC 7578) as a browser sends it, with [`BOUNDARY`].
+pub fn multipart(parts: &[Part<'_>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for part in parts {
+        out.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        let mut disposition = format!("Content-Disposition: form-data; name=\"{}\"", part.name);
+        if let Some(file_name) = part.file_name {
+            disposition.push_str(&format!("; filename=\"{file_name}\""));
+        }
+        out.extend_from_slice(disposition.as_bytes());
+        out.extend_from_slice(b"\r\n");
+        if let Some(content_type) = part.content_type {
+            out.extend_from_slice(format!("Content-Type: {content_type}\r\n").as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(part.data);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    out
 }
