@@ -54,7 +54,7 @@ const LAYERS: &[&[&str]] = &[
         "shuyu-catalog",
         "shuyu-synth",
     ],
-    &["shuyu-store", "shuyu-engine"],
+    &["shuyu-store", "shuyu-engine", "shuyu-sandbox"],
     &["shuyu-app"],
     &["shuyu-oidc", "shuyu-api"],
     &["shuyu-console"],
