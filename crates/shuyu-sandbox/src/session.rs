@@ -101,7 +101,8 @@ pub struct Metering {
     pub elapsed: Duration,
     /// Compute time: DataFusion's `elapsed_compute` summed over every operator of the plan,
     /// i.e. time spent in operator code on any thread, excluding waiting for I/O. (Not the
-    /// kernel's thread CPU time: the query's work is spread over the runtime's threads.)
+    /// kernel's thread CPU time: the query's work is spread over the runtime's threads.) Some
+    /// operators record it only per finished batch, so a stopped query's figure is a lower bound.
     pub compute: Duration,
     /// Rows emitted by the table scans (after row-group pruning).
     pub rows_scanned: u64,
@@ -713,6 +714,19 @@ mod tests {
                 .is_ok()
         );
         assert!(!std::path::Path::new("/tmp/shuyu-sandbox-leak.csv").exists());
+    }
+
+    /// A session is shared between request handlers, and its query futures run on any thread.
+    #[tokio::test]
+    async fn sessions_and_their_queries_can_cross_threads() {
+        fn send_sync<T: Send + Sync>(_: &T) {}
+        fn send<T: Send>(_: &T) {}
+        let session = empty().await;
+        send_sync(&session);
+        let cancel = CancellationToken::new();
+        let run = session.query("SELECT 1", &cancel);
+        send(&run);
+        assert_eq!(run.await.unwrap().metering.output_rows, 1);
     }
 
     #[test]
