@@ -497,3 +497,33 @@ async fn errors_while_running_withhold_values() {
     assert!(!text.contains(&first_name), "{text}");
     assert!(!text.contains("Cannot cast"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recursive_queries_variables_and_parameters_are_refused() {
+    let fx = Fixture::new().await;
+    let session = fx.session("social", &["name"], limits()).await;
+    for sql in [
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT * FROM r",
+        "SELECT @@version",
+        "SELECT name FROM social WHERE name = $1",
+    ] {
+        let err = session.plan(sql).unwrap_err();
+        assert!(
+            err.is_refusal() || matches!(err, SandboxError::InvalidQuery { .. }),
+            "{sql}: {err}"
+        );
+    }
+    let err = session
+        .plan("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT * FROM r")
+        .unwrap_err();
+    assert!(matches!(err, SandboxError::PlanNotAllowed { .. }), "{err}");
+    // Ordinary CTEs, subqueries, joins and set operations over the session's own table plan.
+    for sql in [
+        "WITH t AS (SELECT name FROM social) SELECT count(*) FROM t",
+        "SELECT count(*) FROM social WHERE name IN (SELECT name FROM social WHERE name LIKE '张%')",
+        "SELECT count(*) FROM social a JOIN social b ON a.name = b.name WHERE a.name = 'x'",
+        "SELECT name FROM social WHERE name = 'a' UNION SELECT name FROM social WHERE name = 'b'",
+    ] {
+        session.plan(sql).unwrap();
+    }
+}
