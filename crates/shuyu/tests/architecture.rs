@@ -58,7 +58,7 @@ const LAYERS: &[&[&str]] = &[
         "shuyu-synth",
         "shuyu-desensitize",
     ],
-    &["shuyu-store", "shuyu-engine"],
+    &["shuyu-store", "shuyu-engine", "shuyu-sandbox"],
     &["shuyu-app"],
     &["shuyu-oidc", "shuyu-api"],
     &["shuyu-console"],

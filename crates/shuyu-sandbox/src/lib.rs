@@ -1,0 +1,61 @@
+//! The secure domain's query foundation (授权运营域): a locked-down DataFusion session over the
+//! encrypted datasets.
+//!
+//! A [`SandboxSession`] is one workspace environment's world. What it guarantees:
+//!
+//! - **Only its tables exist.** The session is built from a list of [`TableSpec`]s; the SQL
+//!   planner ([`planner::SandboxContext`]) answers only from that list, and each table exposes only
+//!   its listed columns (a Parquet `ListingTable` whose schema is the listed columns, so the file's
+//!   other columns are not in the plan at all: "no such column"). There is no shared catalog, no
+//!   `information_schema`, no URL or file tables, no table functions.
+//! - **Only queries run.** `CREATE`, `INSERT`, `COPY`, `SET`, `PREPARE`, `EXPLAIN` … are refused
+//!   on the parsed statement, by DataFusion's `SQLOptions` (DDL, DML and statements off), and by
+//!   the plan check ([`check_plan`]), which walks the logical plan with its subqueries and refuses
+//!   scans of foreign tables, unexpected node kinds (extensions, DML, DDL, windows, recursion) and
+//!   functions outside the allow-list ([`functions`]). [`SandboxSession::execute`] checks again.
+//! - **Reads only.** The store is seen through [`store::MeteredStore`], which refuses every write
+//!   and counts every byte read, under a private URL scheme (`shuyu-sandbox://`).
+//! - **Limits.** Each query gets its own memory pool (greedy, [`Limits::memory_bytes`]; no disk
+//!   manager, so nothing spills to disk and no temporary files hold data), a timeout, a
+//!   scanned-rows limit (a [`guard::Guard`] around every operator also stops and yields) and a result-rows limit. A query
+//!   runs on its own tokio task; a timeout, a limit, a [`CancellationToken`] or dropping the
+//!   `execute` future aborts that task and with it DataFusion's work.
+//! - **Metering** ([`Metering`]): elapsed and compute time, rows scanned, bytes fetched, result
+//!   rows and bytes — also on the errors of stopped runs.
+//! - **No values in errors.** Refusals name the table, column, function or statement kind;
+//!   failures while running are reduced to their kind.
+//!
+//! What it does **not** do yet (later pieces of the secure domain): deciding who may query
+//! (`shuyu-policy`), grant terms and liveness, column controls and their derivation through the
+//! plan, output control (aggregation, minimum group sizes), differential privacy and budgets,
+//! desensitization, dev/prod plan equivalence, result storage and auditing. It measures compute
+//! time from DataFusion's operator metrics, not kernel thread CPU time. It must never be given a
+//! store that holds more than the datasets the session's tables point to.
+//!
+//! Queries run on the caller's tokio runtime; use a multi-threaded runtime so that a timeout or a
+//! cancellation is noticed while a CPU-heavy operator runs.
+
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+pub mod check;
+pub mod error;
+pub mod functions;
+pub mod guard;
+pub mod planner;
+mod session;
+pub mod store;
+
+pub use check::check_plan;
+pub use error::{SandboxError, StatementKind};
+pub use session::{
+    Limits, Metering, QueryOutput, SandboxSession, SessionSpec, TableSpec, sql_options,
+};
+pub use tokio_util::sync::CancellationToken;
