@@ -46,7 +46,16 @@ use shuyu_api::{ApiState, RequestMeta};
 pub use i18n::Lang;
 
 /// The console's routes with `state` attached. No fallback: the API router supplies it.
+/// What a console upload may carry beside its file: the CSRF part and the multipart framing.
+const UPLOAD_FRAMING_BYTES: u64 = 64 * 1024;
+
 pub fn router(state: ApiState) -> Router {
+    // The upload's file part is streamed into the spool within `[storage] max_upload_mib`, which
+    // the handler enforces itself (a clear page, audited); the whole multipart body may exceed it
+    // only by what the other parts and the framing need, so an endless preamble is cut off too.
+    let upload_body_limit =
+        usize::try_from(state.web.upload_limit.saturating_add(UPLOAD_FRAMING_BYTES))
+            .unwrap_or(usize::MAX);
     Router::new()
         .route("/", get(pages::home::page))
         .route("/login", get(pages::login::form).post(pages::login::submit))
@@ -99,9 +108,7 @@ pub fn router(state: ApiState) -> Router {
         )
         .route(
             "/resources/{id}/datasets",
-            // The file part is streamed into the spool within `[storage] max_upload_mib`, which
-            // the handler enforces itself.
-            post(pages::imports::upload).layer(DefaultBodyLimit::disable()),
+            post(pages::imports::upload).layer(DefaultBodyLimit::max(upload_body_limit)),
         )
         .route("/imports/{id}", get(pages::imports::job))
         .route("/resources/{id}/issues", post(pages::resources::raise))

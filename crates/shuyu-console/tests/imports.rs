@@ -295,8 +295,14 @@ async fn an_oversize_upload_gets_a_clear_page_and_is_audited() {
     let page = source.get(&format!("/resources/{id}")).await;
     assert!(page.has("4.0 KiB"), "the limit is shown: {}", page.body);
 
-    let csv = SOCIAL.csv(1_000, CsvEncoding::Utf8);
-    assert!(csv.len() > 4 * 1024);
+    // Over the upload limit, within the route's body limit (the upload limit plus 64 KiB of
+    // framing): the spool's own check refuses it, audited.
+    let csv = SOCIAL.csv(200, CsvEncoding::Utf8);
+    assert!(
+        csv.len() > 4 * 1024 && csv.len() < 60 * 1024,
+        "{}",
+        csv.len()
+    );
     let reply = upload(&mut source, id, "big.csv", "text/csv", &csv).await;
     assert_eq!(
         reply.status,
@@ -307,6 +313,50 @@ async fn an_oversize_upload_gets_a_clear_page_and_is_audited() {
     assert!(reply.has("文件过大"), "{}", reply.body);
     assert!(reply.has("max_upload_mib"), "{}", reply.body);
     assert_eq!(events(&t, "dataset.import", "failed").await, 1);
+    assert_eq!(versions(&t, id).await, before);
+    assert_eq!(spool_files(&t), 0, "nothing kept");
+}
+
+#[tokio::test]
+async fn an_endless_preamble_is_cut_off_at_the_upload_limit() {
+    let t = TestApp::sqlite().await;
+    let state = shuyu_api::ApiState {
+        web: Arc::new(shuyu_api::WebSettings {
+            secure_cookies: false,
+            upload_limit: 4 * 1024,
+            ..shuyu_api::WebSettings::default()
+        }),
+        ..t.state.clone()
+    };
+    let id = social(&t).await;
+    let before = versions(&t, id).await;
+    let mut source = signed_in(&t, SOCIAL.provider_username()).await;
+    source.router = shuyu_console::router(state);
+    let page = source.get(&format!("/resources/{id}")).await;
+    let csrf = page.csrf();
+    // Megabytes of junk before the first part: never read past the limit and its framing.
+    let mut body = vec![b'x'; 4 * 1024 * 1024];
+    body.extend_from_slice(b"\r\n");
+    body.extend(common::multipart(&[
+        Part::field("_csrf", &csrf),
+        Part::file("file", "small.csv", "text/csv", b"a,b\n1,2\n"),
+    ]));
+    let content_type = format!("multipart/form-data; boundary={}", common::BOUNDARY);
+    let reply = source
+        .send_body(
+            "POST",
+            &format!("/resources/{id}/datasets"),
+            Some(&content_type),
+            body,
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        reply.body
+    );
+    assert!(reply.has("文件过大"), "{}", reply.body);
     assert_eq!(versions(&t, id).await, before);
     assert_eq!(spool_files(&t), 0, "nothing kept");
 }

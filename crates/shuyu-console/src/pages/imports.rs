@@ -12,7 +12,7 @@
 //! Must never: show a data value (a failed job shows its error, which names lines, columns and
 //! fields only), decide access itself.
 
-use axum::extract::multipart::{Field, Multipart, MultipartRejection};
+use axum::extract::multipart::{Field, Multipart, MultipartError, MultipartRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -150,6 +150,21 @@ fn bad_form(me: &SignedIn) -> Response {
         .error_page(StatusCode::BAD_REQUEST, t.error_title, t.bad_form)
 }
 
+/// A multipart body that cannot be read: over the route's body limit (the upload limit plus its
+/// framing: a body that big before its file part is not an upload) → the "too large" page, else
+/// the "bad form" page.
+fn unreadable(state: &ApiState, me: &SignedIn, err: &MultipartError) -> Response {
+    if err.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return bad_form(me);
+    }
+    let t = me.lang().texts();
+    me.chrome.error_page(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        t.up_too_large_title,
+        &fill(t.up_too_large, &[&size(state.web.upload_limit)]),
+    )
+}
+
 /// `POST /resources/{id}/datasets`: spool the uploaded file and start its import.
 pub(crate) async fn upload(
     State(state): State<ApiState>,
@@ -169,7 +184,7 @@ pub(crate) async fn upload(
             read_token(&mut field).await.unwrap_or_default()
         }
         Ok(_) => String::new(),
-        Err(_) => return bad_form(&me),
+        Err(err) => return unreadable(&state, &me, &err),
     };
     if let Err(refused) = check_csrf(&state, &me, &presented).await {
         return refused;
@@ -190,7 +205,7 @@ pub(crate) async fn upload(
                 .chrome
                 .error_page(StatusCode::BAD_REQUEST, t.error_title, t.up_no_file);
         }
-        Err(_) => return bad_form(&me),
+        Err(err) => return unreadable(&state, &me, &err),
     };
     let Some(kind) = kind_of(field.file_name(), field.content_type()) else {
         return me.chrome.error_page(
