@@ -9,6 +9,8 @@
 
 use shuyu_catalog::{FieldType, OpenCategory, RegistrationState, UpdateFrequency, VersionState};
 use shuyu_core::Role;
+use shuyu_grant::{GrantStatus, ScenarioCategory};
+use shuyu_profile::UsageMethod;
 use shuyu_quality::FormatKind;
 
 /// The language of a page. Chinese unless the visitor chose English (the `shuyu_lang` cookie).
@@ -600,6 +602,46 @@ pub struct Texts {
     pub rf_why_personal: &'static str,
     pub rf_why_privacy_unit: &'static str,
     pub rf_why_format: &'static str,
+    pub nav_grants: &'static str,
+    pub gr_title: &'static str,
+    pub gr_intro: &'static str,
+    pub gr_none: &'static str,
+    pub gr_scenario: &'static str,
+    pub gr_category: &'static str,
+    pub gr_merchant: &'static str,
+    pub gr_operator: &'static str,
+    pub gr_usage: &'static str,
+    pub gr_term: &'static str,
+    pub gr_status: &'static str,
+    pub gr_min_group: &'static str,
+    pub gr_budget: &'static str,
+    pub gr_seeded: &'static str,
+    pub gr_workspace: &'static str,
+    pub gr_fields: &'static str,
+    pub gr_resource: &'static str,
+    pub gr_field: &'static str,
+    pub gr_control: &'static str,
+    pub gr_desensitization: &'static str,
+    pub gr_history: &'static str,
+    pub gr_no_history: &'static str,
+    pub gr_manage: &'static str,
+    pub gr_manage_hint: &'static str,
+    pub gr_reason: &'static str,
+    pub gr_suspend: &'static str,
+    pub gr_resume: &'static str,
+    pub gr_revoke: &'static str,
+    pub gr_cat_public_governance: &'static str,
+    pub gr_cat_public_interest: &'static str,
+    pub gr_cat_industry: &'static str,
+    pub gr_st_active: &'static str,
+    pub gr_st_suspended: &'static str,
+    pub gr_st_expired: &'static str,
+    pub gr_st_revoked: &'static str,
+    pub gr_usage_aggregate: &'static str,
+    pub gr_usage_dp: &'static str,
+    pub done_grant_suspended: &'static str,
+    pub done_grant_resumed: &'static str,
+    pub done_grant_revoked: &'static str,
 }
 
 impl Texts {
@@ -653,6 +695,30 @@ impl Texts {
             VersionState::Approved { .. } => self.state_approved,
             VersionState::Refused { .. } => self.state_refused,
             VersionState::Superseded { .. } => self.state_superseded,
+        }
+    }
+
+    pub const fn grant_status(&self, s: GrantStatus) -> &'static str {
+        match s {
+            GrantStatus::Active => self.gr_st_active,
+            GrantStatus::Suspended => self.gr_st_suspended,
+            GrantStatus::Expired => self.gr_st_expired,
+            GrantStatus::Revoked => self.gr_st_revoked,
+        }
+    }
+
+    pub const fn scenario_category(&self, c: ScenarioCategory) -> &'static str {
+        match c {
+            ScenarioCategory::PublicGovernance => self.gr_cat_public_governance,
+            ScenarioCategory::PublicInterest => self.gr_cat_public_interest,
+            ScenarioCategory::Industry => self.gr_cat_industry,
+        }
+    }
+
+    pub const fn usage_method(&self, u: UsageMethod) -> &'static str {
+        match u {
+            UsageMethod::Aggregate => self.gr_usage_aggregate,
+            UsageMethod::DpAggregate => self.gr_usage_dp,
         }
     }
 
@@ -1170,6 +1236,46 @@ pub const ZH: Texts = Texts {
     rf_why_personal: "直接标识符一定是个人信息：请同时勾选“个人信息”。",
     rf_why_privacy_unit: "一个资源最多只有一个隐私单元。",
     rf_why_format: "标识符格式只适用于字符串类型（“日期”格式也适用于日期类型）。",
+    nav_grants: "授权",
+    gr_title: "数据使用授权",
+    gr_intro: "每项授权限定一个场景、一组字段及其管控方式、使用方式、期限与隐私预算；安全域只在授权范围内运行查询。授权来自开发协议（演示数据由系统预置）。",
+    gr_none: "没有您可查看的授权。",
+    gr_scenario: "场景",
+    gr_category: "场景类别",
+    gr_merchant: "数据使用方",
+    gr_operator: "运营机构",
+    gr_usage: "使用方式",
+    gr_term: "期限",
+    gr_status: "状态",
+    gr_min_group: "最小分组（隐私主体数）",
+    gr_budget: "隐私预算",
+    gr_seeded: "系统预置",
+    gr_workspace: "工作空间",
+    gr_fields: "授权字段",
+    gr_resource: "资源",
+    gr_field: "字段",
+    gr_control: "列管控",
+    gr_desensitization: "脱敏规则",
+    gr_history: "状态变更",
+    gr_no_history: "自设立以来未变更。",
+    gr_manage: "暂停、恢复或撤销",
+    gr_manage_hint: "须说明理由；理由记入审计链。撤销不可恢复。",
+    gr_reason: "理由",
+    gr_suspend: "暂停",
+    gr_resume: "恢复",
+    gr_revoke: "撤销",
+    gr_cat_public_governance: "公共治理",
+    gr_cat_public_interest: "公益事业",
+    gr_cat_industry: "产业发展",
+    gr_st_active: "有效",
+    gr_st_suspended: "已暂停",
+    gr_st_expired: "已到期",
+    gr_st_revoked: "已撤销",
+    gr_usage_aggregate: "聚合统计",
+    gr_usage_dp: "差分隐私聚合",
+    done_grant_suspended: "授权已暂停。",
+    done_grant_resumed: "授权已恢复。",
+    done_grant_revoked: "授权已撤销。",
 };
 
 pub const EN: Texts = Texts {
@@ -1657,6 +1763,46 @@ pub const EN: Texts = Texts {
     rf_why_personal: "A direct identifier is personal information: tick “personal information” too.",
     rf_why_privacy_unit: "A resource has at most one privacy unit.",
     rf_why_format: "Identifier formats apply to string columns (the date format also to date columns).",
+    nav_grants: "Grants",
+    gr_title: "Data-use grants",
+    gr_intro: "Each grant fixes one scenario, a set of fields with their controls, a usage method, a term and a privacy budget; the secure domain runs queries only within it. Grants come from development agreements (the demo's is seeded by the system).",
+    gr_none: "There is no grant you may see.",
+    gr_scenario: "Scenario",
+    gr_category: "Category",
+    gr_merchant: "Merchant",
+    gr_operator: "Operator",
+    gr_usage: "Usage method",
+    gr_term: "Term",
+    gr_status: "Status",
+    gr_min_group: "Minimum group (privacy units)",
+    gr_budget: "Privacy budget",
+    gr_seeded: "Seeded by the system",
+    gr_workspace: "Workspace",
+    gr_fields: "Granted fields",
+    gr_resource: "Resource",
+    gr_field: "Field",
+    gr_control: "Column control",
+    gr_desensitization: "Desensitization",
+    gr_history: "Status changes",
+    gr_no_history: "Unchanged since it was created.",
+    gr_manage: "Suspend, resume or revoke",
+    gr_manage_hint: "A reason is required and goes on the audit chain. Revoking cannot be undone.",
+    gr_reason: "Reason",
+    gr_suspend: "Suspend",
+    gr_resume: "Resume",
+    gr_revoke: "Revoke",
+    gr_cat_public_governance: "Public governance",
+    gr_cat_public_interest: "Public interest",
+    gr_cat_industry: "Industry",
+    gr_st_active: "Active",
+    gr_st_suspended: "Suspended",
+    gr_st_expired: "Expired",
+    gr_st_revoked: "Revoked",
+    gr_usage_aggregate: "Aggregates",
+    gr_usage_dp: "Differentially private aggregates",
+    done_grant_suspended: "The grant is suspended.",
+    done_grant_resumed: "The grant is resumed.",
+    done_grant_revoked: "The grant is revoked.",
 };
 
 #[cfg(test)]

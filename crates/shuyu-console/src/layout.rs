@@ -27,6 +27,7 @@ pub(crate) enum Section {
     Profile,
     Catalog,
     Resources,
+    Grants,
 }
 
 #[derive(Debug, Clone)]
@@ -127,6 +128,21 @@ impl Chrome {
                 href: "/resources",
                 label: t.nav_resources,
                 section: Section::Resources,
+            });
+        }
+        // The grants of the person's own organisation, as merchant or as operator; the authority and
+        // supervisors read every grant.
+        if may(
+            Action::GrantRead,
+            &Resource::Grant {
+                merchant: person.org,
+                operator: person.org,
+            },
+        ) {
+            nav.push(NavItem {
+                href: "/grants",
+                label: t.nav_grants,
+                section: Section::Grants,
             });
         }
         if may(Action::AuditSearch, &Resource::AuditTrail) {

@@ -111,6 +111,9 @@ pub fn router(state: ApiState) -> Router {
             post(pages::imports::upload).layer(DefaultBodyLimit::max(upload_body_limit)),
         )
         .route("/imports/{id}", get(pages::imports::job))
+        .route("/grants", get(pages::grants::list))
+        .route("/grants/{id}", get(pages::grants::detail))
+        .route("/grants/{id}/move", post(pages::grants::move_grant))
         .route("/resources/{id}/issues", post(pages::resources::raise))
         .route(
             "/resources/{id}/issues/{issue}/answer",

@@ -2,6 +2,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod catalog;
+pub(crate) mod grants;
 pub(crate) mod home;
 pub(crate) mod imports;
 pub(crate) mod login;
@@ -48,6 +49,9 @@ impl DoneQuery {
             "issue_answered" => t.done_issue_answered,
             "registered" => t.done_registered,
             "edited" => t.done_edited,
+            "grant_suspended" => t.done_grant_suspended,
+            "grant_resumed" => t.done_grant_resumed,
+            "grant_revoked" => t.done_grant_revoked,
             _ => return None,
         };
         Some(Notice::Done(text.to_owned()))
