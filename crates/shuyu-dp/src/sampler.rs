@@ -21,6 +21,9 @@ use crate::DpError;
 /// six significant decimals and rounded **up** (more noise, never less).
 const FLOAT_DENOMINATOR: u64 = 1 << 20;
 
+/// Above this σ the discrete Gaussian's variance and 95% interval are the continuous ones.
+const LARGE_SIGMA: f64 = 100.0;
+
 /// A uniform integer in `[0, n)` for `n ≥ 1`: draw the bit length of `n − 1`, reject values `≥ n`
 /// (no modulo bias; at most half the draws are rejected).
 pub fn uniform_below(rng: &mut impl CryptoRng, n: u128) -> u128 {
@@ -251,12 +254,19 @@ impl DiscreteGaussian {
         (self.a as f64 / self.b as f64).sqrt()
     }
 
-    /// `P(Z = z)`, normalised numerically (for tests and reporting).
-    pub fn pmf(&self, z: i128) -> f64 {
+    /// The weight `exp(−z²/(2σ²))` and the normaliser `Σ_z` of it over `|z| ≤ 40σ + 10` (the rest
+    /// is below e⁻⁸⁰⁰ of the mass).
+    fn weights(&self) -> (impl Fn(f64) -> f64, i64, f64) {
         let s2 = self.a as f64 / self.b as f64;
-        let weight = |x: f64| (-x * x / (2.0 * s2)).exp();
+        let weight = move |x: f64| (-x * x / (2.0 * s2)).exp();
         let reach = (40.0 * s2.sqrt()).ceil() as i64 + 10;
         let norm: f64 = (-reach..=reach).map(|x| weight(x as f64)).sum();
+        (weight, reach, norm)
+    }
+
+    /// `P(Z = z)`, normalised numerically (for tests and reporting).
+    pub fn pmf(&self, z: i128) -> f64 {
+        let (weight, _, norm) = self.weights();
         weight(z as f64) / norm
     }
 
@@ -264,12 +274,10 @@ impl DiscreteGaussian {
     /// the discrete Gaussian's variance never exceeds σ², Canonne et al. Proposition 19).
     pub fn variance(&self) -> f64 {
         let s2 = self.a as f64 / self.b as f64;
-        if s2 >= 100.0 * 100.0 {
+        if s2 >= LARGE_SIGMA * LARGE_SIGMA {
             return s2;
         }
-        let reach = (40.0 * s2.sqrt()).ceil() as i64 + 10;
-        let weight = |x: f64| (-x * x / (2.0 * s2)).exp();
-        let norm: f64 = (-reach..=reach).map(|x| weight(x as f64)).sum();
+        let (weight, reach, norm) = self.weights();
         (-reach..=reach)
             .map(|x| (x * x) as f64 * weight(x as f64))
             .sum::<f64>()
@@ -280,14 +288,15 @@ impl DiscreteGaussian {
     /// continuous `⌈1.96σ⌉`.
     pub fn ci95_half_width(&self) -> f64 {
         let s2 = self.a as f64 / self.b as f64;
-        if s2 >= 100.0 * 100.0 {
+        if s2 >= LARGE_SIGMA * LARGE_SIGMA {
             return (1.959_964 * s2.sqrt()).ceil();
         }
-        let mut mass = self.pmf(0);
-        let mut k = 0i128;
-        while mass < 0.95 {
+        let (weight, reach, norm) = self.weights();
+        let mut mass = weight(0.0) / norm;
+        let mut k = 0i64;
+        while mass < 0.95 && k < reach {
             k += 1;
-            mass += 2.0 * self.pmf(k);
+            mass += 2.0 * weight(k as f64) / norm;
         }
         k as f64
     }
