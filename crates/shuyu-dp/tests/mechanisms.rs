@@ -107,7 +107,7 @@ fn noisy_sum_works_in_fixed_point_and_states_its_error_in_value_units() {
     // scale Δ/ε = 1000 yuan: the error is about √2 · 1000 yuan
     assert!((estimate.error.std_dev / (2f64.sqrt() * 1000.0) - 1.0).abs() < 0.01);
     let mut rng = ChaCha20Rng::seed_from_u64(12);
-    let truth: i128 = 12_345_678_90;
+    let truth: i128 = 1_234_567_890; // 12 345 678.90 yuan
     let answers: Vec<f64> = (0..RUNS)
         .map(|_| noisy_sum(&mut rng, truth, bounds, cost, 2, Mechanism::Laplace).unwrap())
         .map(|n| res.from_units(n.value))
