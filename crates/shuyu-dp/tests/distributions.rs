@@ -169,3 +169,38 @@ fn the_same_seed_gives_the_same_draws() {
     };
     assert_eq!(a, b);
 }
+
+/// McNemar-style symmetry statistic: for each magnitude `z ≥ 1` with at least `MIN_EXPECTED` draws
+/// of `±z`, `(n₊ − n₋)²/(n₊ + n₋)`, summed: χ² with one degree of freedom per magnitude when the
+/// sampler is symmetric.
+fn symmetry(draws: &[i128]) -> (f64, usize) {
+    let mut stat = 0.0;
+    let mut df = 0;
+    for z in 1.. {
+        let pos = draws.iter().filter(|&&d| d == z).count() as f64;
+        let neg = draws.iter().filter(|&&d| d == -z).count() as f64;
+        if pos + neg < MIN_EXPECTED {
+            break;
+        }
+        stat += (pos - neg).powi(2) / (pos + neg);
+        df += 1;
+    }
+    (stat, df)
+}
+
+#[test]
+fn both_samplers_are_symmetric_value_by_value() {
+    let lap = DiscreteLaplace::new(5, 2).unwrap();
+    let g = DiscreteGaussian::new(30, 1).unwrap();
+    let mut rng = ChaCha20Rng::seed_from_u64(300);
+    let ld: Vec<i128> = (0..DRAWS).map(|_| lap.sample(&mut rng).unwrap()).collect();
+    let gd: Vec<i128> = (0..DRAWS).map(|_| g.sample(&mut rng).unwrap()).collect();
+    for (name, draws) in [("Lap(5/2)", &ld), ("N_Z(30)", &gd)] {
+        let (stat, df) = symmetry(draws);
+        assert!(df >= 5, "{name}: {df} magnitudes");
+        assert!(
+            stat < chi2_critical(df),
+            "{name}: symmetry χ² = {stat:.1} (df {df})"
+        );
+    }
+}
