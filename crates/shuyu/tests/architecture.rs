@@ -24,6 +24,7 @@ const PURE: &[&str] = &[
     "shuyu-quality",
     "shuyu-synth",
     "shuyu-desensitize",
+    "shuyu-dp",
 ];
 
 /// Third-party crates that mean I/O.
@@ -55,6 +56,7 @@ const LAYERS: &[&[&str]] = &[
         "shuyu-identity",
         "shuyu-catalog",
         "shuyu-grant",
+        "shuyu-dp",
         "shuyu-synth",
         "shuyu-desensitize",
     ],
