@@ -220,6 +220,28 @@ async fn one_person_with_many_rows_does_not_make_a_group() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_by_on_the_person_identifier_shows_nothing() {
+    let fx = Fixture::new().await;
+    let session = session(&fx, &["social"]).await;
+    let persons = rows(&fx)
+        .iter()
+        .map(|r| r.person.clone())
+        .collect::<BTreeSet<_>>()
+        .len() as u64;
+    let out = run(
+        &session,
+        "SELECT resident_id, sum(1) AS n FROM social GROUP BY resident_id",
+        &controls(2, &["social"]),
+    )
+    .await
+    .unwrap();
+    assert_no_hidden_columns(&out, &["resident_id", "n"]);
+    assert_eq!(out.output.metering.output_rows, 0);
+    assert_eq!(out.suppression.groups, persons);
+    assert_eq!(out.suppression.rows, common::ROWS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_global_aggregate_below_k_is_suppressed() {
     let fx = Fixture::new().await;
     let session = session(&fx, &["social"]).await;
