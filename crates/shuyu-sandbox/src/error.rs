@@ -119,6 +119,13 @@ pub enum SandboxError {
         /// What was found, for the merchant (e.g. "window functions").
         what: String,
     },
+    /// The query's output is not allowed under the grant's output control (e.g. row-level output
+    /// where only aggregates may leave, or groups whose persons cannot be counted).
+    #[error("the query's output is not allowed: {reason}")]
+    OutputNotAllowed {
+        /// Why, and what to do instead.
+        reason: String,
+    },
     /// Any other planning error (syntax, types, ambiguity); the message is DataFusion's.
     #[error("the query is not valid: {message}")]
     InvalidQuery {
@@ -220,6 +227,7 @@ impl SandboxError {
                 | Self::UnknownColumn { .. }
                 | Self::FunctionNotAvailable { .. }
                 | Self::PlanNotAllowed { .. }
+                | Self::OutputNotAllowed { .. }
         )
     }
 }

@@ -25,9 +25,13 @@
 //! - **No values in errors.** Refusals name the table, column, function or statement kind;
 //!   failures while running are reduced to their kind.
 //!
+//! - **Output control for `aggregate` grants** ([`output`]): [`SandboxSession::execute_aggregate`]
+//!   runs only grouped COUNT/SUM/AVG and drops groups with fewer than `k` distinct privacy units,
+//!   reporting what it suppressed.
+//!
 //! What it does **not** do yet (later pieces of the secure domain): deciding who may query
 //! (`shuyu-policy`), grant terms and liveness, column controls and their derivation through the
-//! plan, output control (aggregation, minimum group sizes), differential privacy and budgets,
+//! plan, differential privacy and budgets,
 //! desensitization, dev/prod plan equivalence, result storage and auditing. It measures compute
 //! time from DataFusion's operator metrics, not kernel thread CPU time. It must never be given a
 //! store that holds more than the datasets the session's tables point to.
@@ -49,13 +53,16 @@ pub mod check;
 pub mod error;
 pub mod functions;
 pub mod guard;
+pub mod output;
 pub mod planner;
 mod session;
 pub mod store;
 
 pub use check::check_plan;
 pub use error::{SandboxError, StatementKind};
+pub use output::{ControlledPlan, Controls, Suppression, apply_aggregate_control};
 pub use session::{
-    Limits, Metering, QueryOutput, SandboxSession, SessionSpec, TableSpec, sql_options,
+    AggregateOutput, Limits, Metering, QueryOutput, SandboxSession, SessionSpec, TableSpec,
+    sql_options,
 };
 pub use tokio_util::sync::CancellationToken;

@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
 use arrow_schema::{Schema, SchemaRef};
 use datafusion::catalog::TableProvider;
 use datafusion::common::DataFusionError;
@@ -38,6 +40,7 @@ use crate::check::check_plan;
 use crate::error::{SandboxError, StatementKind};
 use crate::functions::Functions;
 use crate::guard::{Guard, QueryControl, ScanLimitExceeded};
+use crate::output::{Controls, Suppression, apply_aggregate_control};
 use crate::planner::SandboxContext;
 use crate::store::MeteredStore;
 
@@ -422,6 +425,77 @@ impl SandboxSession {
                 kind: "execution error",
                 metering,
             },
+        }
+    }
+}
+
+/// The result of a query under the `aggregate` output control.
+#[derive(Debug, Clone)]
+pub struct AggregateOutput {
+    /// The groups that passed (the hidden counting columns are not in its schema). Its metering
+    /// covers both runs: the query and the count of what was suppressed.
+    pub output: QueryOutput,
+    /// What was withheld.
+    pub suppression: Suppression,
+}
+
+// Output control (`output.rs`), kept in its own block.
+impl SandboxSession {
+    /// Runs `plan` under the `aggregate` output control: only grouped COUNT/SUM/AVG, and only
+    /// groups with at least `controls.k` distinct privacy units (see [`crate::output`]).
+    ///
+    /// Two plans run: the controlled query, then the count of suppressed groups and rows (v1
+    /// computes the aggregate twice; its cost is metered in the output).
+    ///
+    /// # Errors
+    /// [`SandboxError::OutputNotAllowed`] for an output the control refuses, otherwise as
+    /// [`Self::execute`].
+    pub async fn execute_aggregate(
+        &self,
+        plan: LogicalPlan,
+        controls: &Controls,
+        cancel: &CancellationToken,
+    ) -> Result<AggregateOutput, SandboxError> {
+        check_plan(&plan, &self.tables)?;
+        let controlled = apply_aggregate_control(&plan, controls)?;
+        let mut output = self.execute(controlled.plan, cancel).await?;
+        let counted = self.execute(controlled.suppressed, cancel).await?;
+        let suppression = suppression(&counted.batches);
+        output.metering = output.metering.plus(&counted.metering);
+        Ok(AggregateOutput {
+            output,
+            suppression,
+        })
+    }
+}
+
+/// Reads the one-row result of [`ControlledPlan::suppressed`](crate::ControlledPlan).
+fn suppression(batches: &[RecordBatch]) -> Suppression {
+    let read = |name: &str| -> u64 {
+        batches
+            .iter()
+            .filter_map(|b| b.column_by_name(name))
+            .filter_map(|c| c.as_primitive_opt::<Int64Type>())
+            .flat_map(|a| a.iter().flatten())
+            .map(|v| u64::try_from(v).unwrap_or(0))
+            .sum()
+    };
+    Suppression {
+        groups: read("groups"),
+        rows: read("rows"),
+    }
+}
+
+impl Metering {
+    /// The work of two runs together (the result's rows and bytes are `self`'s).
+    fn plus(&self, other: &Self) -> Self {
+        Self {
+            elapsed: self.elapsed + other.elapsed,
+            compute: self.compute + other.compute,
+            rows_scanned: self.rows_scanned + other.rows_scanned,
+            bytes_fetched: self.bytes_fetched + other.bytes_fetched,
+            output_rows: self.output_rows,
+            output_bytes: self.output_bytes,
         }
     }
 }

@@ -1,0 +1,337 @@
+//! Output control for the `aggregate` usage method (SBX-6): only grouped aggregates leave a
+//! production query, and only groups with at least `k` distinct privacy units behind them.
+//!
+//! [`apply_aggregate_control`] rewrites a checked logical plan (never the SQL text):
+//!
+//! 1. **The output must be grouped aggregates.** Below any number of `Projection`, `Sort`,
+//!    `Limit`, `Filter` (`HAVING`), `Distinct` and `SubqueryAlias` nodes the plan must reach one
+//!    `Aggregate`; anything else returns rows and is refused. Those nodes above the aggregate may
+//!    not hold subqueries (a scalar subquery in the select list would bring rows past the
+//!    control). The aggregate functions must be `count`, `sum` or `avg`: `min`, `max` and
+//!    `stddev` can reveal one person's value and are refused in v1 (a per-column "safe" flag is
+//!    left to the column controls).
+//! 2. **Privacy units flow to the aggregate.** v1 accepts aggregates whose input is built only from
+//!    table scans, `WHERE` filters, joins and table aliases, so every scanned table's privacy-unit
+//!    column ([`Controls::units`]) is present in the aggregate's input. An input containing a
+//!    projection, an aggregate, a union, a `LIMIT` … (a derived table, a CTE, a view) is refused:
+//!    it may have projected the unit away, and counting persons through it is not attempted.
+//!    A table without a declared privacy unit is refused (deny by default).
+//! 3. **Hidden counts, suppression, and the original schema.** The aggregate gets, per scanned
+//!    table occurrence, a hidden `count(DISTINCT unit)` and one hidden `count(1)` of rows. Right
+//!    above it a filter keeps a group only if **every** table's distinct-unit count is at least
+//!    `k`, and a projection removes the hidden columns, restoring the aggregate's own schema. The
+//!    nodes above (`HAVING`, `ORDER BY`, `LIMIT`, the final projection) are unchanged and so see
+//!    only groups that passed. A global aggregate (no `GROUP BY`) is one group and is suppressed
+//!    the same way.
+//!
+//! **Joins.** Each table occurrence is its own population: a group passes only if it has at
+//! least `k` distinct units of each joined table. Counting distinct tuples of units instead would
+//! let one person joined to many enterprises pass as many; requiring each population to reach
+//! `k` is the conservative rule and needs no notion of "the same kind" of unit.
+//!
+//! A second plan ([`ControlledPlan::suppressed`]) counts the suppressed groups and the rows behind
+//! them, so the answer can say what was withheld. This module never executes anything and never
+//! looks at a data value; [`crate::SandboxSession::execute_aggregate`] runs both plans.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::{Column, DataFusionError, TableReference};
+use datafusion::functions_aggregate::expr_fn::{count, count_distinct, sum};
+use datafusion::logical_expr::{
+    Aggregate, Expr, Filter, LogicalPlan, LogicalPlanBuilder, Projection, lit, not,
+};
+
+use crate::error::SandboxError;
+
+/// Prefix of the hidden columns; never part of an output schema.
+const HIDDEN: &str = "__shuyu_output_control";
+
+/// The aggregate functions the `aggregate` usage method allows.
+pub const ALLOWED_AGGREGATES: &[&str] = &["count", "sum", "avg"];
+
+/// The output control of one grant whose usage method is `aggregate`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Controls {
+    /// The grant's minimum group size, in distinct privacy units (a `k` of 0 or 1 suppresses only
+    /// groups with no unit at all).
+    pub k: u64,
+    /// The privacy-unit column (a person's or an enterprise's identifier) of each session table,
+    /// by table name. A scanned table missing here is refused. The column must be one of the
+    /// table's exposed columns; whether it may be *output* is the column control's business.
+    pub units: BTreeMap<String, String>,
+}
+
+/// What output control withheld from a result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Suppression {
+    /// Groups below the minimum group size, removed from the result.
+    pub groups: u64,
+    /// Rows of the scanned data behind those groups.
+    pub rows: u64,
+}
+
+/// A plan rewritten by [`apply_aggregate_control`].
+#[derive(Debug, Clone)]
+pub struct ControlledPlan {
+    /// The query with suppression applied; its schema is the original plan's.
+    pub plan: LogicalPlan,
+    /// A one-row plan counting the suppressed groups (`groups`, Int64) and the rows behind them
+    /// (`rows`, Int64, null when no group is suppressed).
+    pub suppressed: LogicalPlan,
+}
+
+/// Rewrites `plan` so that only groups of at least `controls.k` distinct privacy units remain.
+/// See the module docs for what is accepted.
+///
+/// # Errors
+/// [`SandboxError::OutputNotAllowed`] when the output is not grouped aggregates, uses an
+/// aggregate function outside [`ALLOWED_AGGREGATES`], or the privacy units cannot be counted;
+/// [`SandboxError::InvalidQuery`] if DataFusion rejects the rewritten plan.
+pub fn apply_aggregate_control(
+    plan: &LogicalPlan,
+    controls: &Controls,
+) -> Result<ControlledPlan, SandboxError> {
+    let aggregate = top_aggregate(plan)?;
+    check_functions(aggregate)?;
+    let units = unit_columns(&aggregate.input, controls)?;
+    let counted = with_hidden_counts(aggregate, &units)?;
+    let passes = passes(units.len(), controls.k);
+    let kept = restore_schema(aggregate, filter(counted.clone(), passes.clone())?)?;
+    let plan = replace_aggregate(plan.clone(), &kept).map_err(invalid)?;
+    let suppressed = LogicalPlanBuilder::from(filter(counted, not(passes))?)
+        .aggregate(
+            Vec::<Expr>::new(),
+            vec![
+                count(lit(1_i64)).alias("groups"),
+                sum(Expr::Column(Column::from_name(rows_column()))).alias("rows"),
+            ],
+        )
+        .and_then(LogicalPlanBuilder::build)
+        .map_err(invalid)?;
+    Ok(ControlledPlan { plan, suppressed })
+}
+
+fn invalid(e: DataFusionError) -> SandboxError {
+    SandboxError::InvalidQuery {
+        message: e.strip_backtrace(),
+    }
+}
+
+fn refuse(reason: impl Into<String>) -> SandboxError {
+    SandboxError::OutputNotAllowed {
+        reason: reason.into(),
+    }
+}
+
+fn row_level() -> SandboxError {
+    refuse(
+        "in production this grant allows only aggregated results: use GROUP BY with \
+         COUNT/SUM/AVG (the query returns individual rows)",
+    )
+}
+
+/// The aggregate at the top of `plan`, through the nodes that only filter, order or rename it.
+fn top_aggregate(plan: &LogicalPlan) -> Result<&Aggregate, SandboxError> {
+    match plan {
+        LogicalPlan::Aggregate(aggregate) => Ok(aggregate),
+        LogicalPlan::Projection(_)
+        | LogicalPlan::Sort(_)
+        | LogicalPlan::Limit(_)
+        | LogicalPlan::Filter(_)
+        | LogicalPlan::Distinct(_)
+        | LogicalPlan::SubqueryAlias(_) => {
+            if has_subquery(plan) {
+                return Err(refuse(
+                    "in production a subquery cannot be used outside the aggregated FROM/WHERE \
+                     part of the query: compute it as its own aggregate query",
+                ));
+            }
+            match plan.inputs().as_slice() {
+                [input] => top_aggregate(input),
+                _ => Err(row_level()),
+            }
+        }
+        _ => Err(row_level()),
+    }
+}
+
+fn has_subquery(node: &LogicalPlan) -> bool {
+    let mut found = false;
+    let _ = node.apply_expressions(|expr| {
+        expr.apply(|e| {
+            if matches!(
+                e,
+                Expr::ScalarSubquery(_)
+                    | Expr::Exists(_)
+                    | Expr::InSubquery(_)
+                    | Expr::SetComparison(_)
+            ) {
+                found = true;
+                return Ok(TreeNodeRecursion::Stop);
+            }
+            Ok(TreeNodeRecursion::Continue)
+        })
+    });
+    found
+}
+
+/// Every aggregate call must be one of [`ALLOWED_AGGREGATES`].
+fn check_functions(aggregate: &Aggregate) -> Result<(), SandboxError> {
+    for expr in &aggregate.aggr_expr {
+        let mut refused: Option<String> = None;
+        let _ = expr.apply(|e| {
+            if let Expr::AggregateFunction(f) = e
+                && !ALLOWED_AGGREGATES.contains(&f.func.name())
+            {
+                refused = Some(f.func.name().to_owned());
+                return Ok(TreeNodeRecursion::Stop);
+            }
+            Ok(TreeNodeRecursion::Continue)
+        });
+        if let Some(name) = refused {
+            return Err(refuse(format!(
+                "in production this grant allows only the aggregates COUNT, SUM and AVG: \
+                 `{name}` can reveal a single person's value"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The privacy-unit column of every table scanned under the aggregate, as named in its input.
+fn unit_columns(input: &LogicalPlan, controls: &Controls) -> Result<Vec<Column>, SandboxError> {
+    let mut units = Vec::new();
+    collect_units(input, None, controls, &mut units)?;
+    for unit in &units {
+        if !input.schema().has_column(unit) {
+            return Err(cannot_count(&unit.name));
+        }
+    }
+    Ok(units)
+}
+
+fn cannot_count(unit: &str) -> SandboxError {
+    refuse(format!(
+        "cannot count the persons behind each group: keep the privacy-unit column `{unit}` in \
+         the FROM tables (aggregate directly over the granted tables with FROM, JOIN and WHERE, \
+         not over a subquery, a CTE or a view that drops it)"
+    ))
+}
+
+fn collect_units(
+    node: &LogicalPlan,
+    alias: Option<&TableReference>,
+    controls: &Controls,
+    out: &mut Vec<Column>,
+) -> Result<(), SandboxError> {
+    match node {
+        LogicalPlan::TableScan(scan) => {
+            let table = scan.table_name.table();
+            let unit = controls.units.get(table).ok_or_else(|| {
+                refuse(format!(
+                    "table `{table}` has no privacy unit declared for this grant, so its groups \
+                     cannot be counted in persons; the operator must declare it"
+                ))
+            })?;
+            let qualifier = alias.unwrap_or(&scan.table_name).clone();
+            out.push(Column::new(Some(qualifier), unit.clone()));
+            Ok(())
+        }
+        LogicalPlan::Filter(f) => collect_units(&f.input, alias, controls, out),
+        LogicalPlan::SubqueryAlias(a) => collect_units(&a.input, Some(&a.alias), controls, out),
+        LogicalPlan::Join(j) => {
+            collect_units(&j.left, None, controls, out)?;
+            collect_units(&j.right, None, controls, out)
+        }
+        _ => Err(cannot_count(&units_below(node, controls))),
+    }
+}
+
+/// The privacy-unit names of the tables scanned under `node`, for a message.
+fn units_below(node: &LogicalPlan, controls: &Controls) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    let _ = node.apply(|n| {
+        if let LogicalPlan::TableScan(scan) = n
+            && let Some(unit) = controls.units.get(scan.table_name.table())
+            && !names.contains(&unit.as_str())
+        {
+            names.push(unit);
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    if names.is_empty() {
+        "the privacy unit".to_owned()
+    } else {
+        names.join("`, `")
+    }
+}
+
+fn units_column(i: usize) -> String {
+    format!("{HIDDEN}_units_{i}")
+}
+
+fn rows_column() -> String {
+    format!("{HIDDEN}_rows")
+}
+
+/// The aggregate with one hidden distinct-unit count per table and one hidden row count.
+fn with_hidden_counts(
+    aggregate: &Aggregate,
+    units: &[Column],
+) -> Result<LogicalPlan, SandboxError> {
+    let mut aggr_expr = aggregate.aggr_expr.clone();
+    for (i, unit) in units.iter().enumerate() {
+        aggr_expr.push(count_distinct(Expr::Column(unit.clone())).alias(units_column(i)));
+    }
+    aggr_expr.push(count(lit(1_i64)).alias(rows_column()));
+    Aggregate::try_new(
+        Arc::clone(&aggregate.input),
+        aggregate.group_expr.clone(),
+        aggr_expr,
+    )
+    .map(LogicalPlan::Aggregate)
+    .map_err(invalid)
+}
+
+/// A group passes when each table's distinct-unit count reaches `k`.
+fn passes(tables: usize, k: u64) -> Expr {
+    let k = i64::try_from(k).unwrap_or(i64::MAX);
+    (0..tables)
+        .map(|i| Expr::Column(Column::from_name(units_column(i))).gt_eq(lit(k)))
+        .reduce(Expr::and)
+        .unwrap_or_else(|| lit(false))
+}
+
+fn filter(input: LogicalPlan, predicate: Expr) -> Result<LogicalPlan, SandboxError> {
+    Filter::try_new(predicate, Arc::new(input))
+        .map(LogicalPlan::Filter)
+        .map_err(invalid)
+}
+
+/// Projects `input` back onto the original aggregate's schema (dropping the hidden columns).
+fn restore_schema(original: &Aggregate, input: LogicalPlan) -> Result<LogicalPlan, SandboxError> {
+    let columns = original
+        .schema
+        .columns()
+        .into_iter()
+        .map(Expr::Column)
+        .collect();
+    Projection::try_new_with_schema(columns, Arc::new(input), Arc::clone(&original.schema))
+        .map(LogicalPlan::Projection)
+        .map_err(invalid)
+}
+
+/// `plan` with its top aggregate replaced by `controlled` (same schema, so the nodes above keep
+/// theirs).
+fn replace_aggregate(
+    plan: LogicalPlan,
+    controlled: &LogicalPlan,
+) -> Result<LogicalPlan, DataFusionError> {
+    if matches!(plan, LogicalPlan::Aggregate(_)) {
+        return Ok(controlled.clone());
+    }
+    plan.map_children(|child| replace_aggregate(child, controlled).map(Transformed::yes))
+        .map(|t| t.data)
+}
