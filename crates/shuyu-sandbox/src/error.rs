@@ -119,6 +119,9 @@ pub enum SandboxError {
         /// What was found, for the merchant (e.g. "window functions").
         what: String,
     },
+    /// The query's result is not allowed by the column controls (names the column and why).
+    #[error(transparent)]
+    ColumnControl(#[from] crate::control::ControlError),
     /// Any other planning error (syntax, types, ambiguity); the message is DataFusion's.
     #[error("the query is not valid: {message}")]
     InvalidQuery {
@@ -220,6 +223,7 @@ impl SandboxError {
                 | Self::UnknownColumn { .. }
                 | Self::FunctionNotAvailable { .. }
                 | Self::PlanNotAllowed { .. }
+                | Self::ColumnControl(_)
         )
     }
 }

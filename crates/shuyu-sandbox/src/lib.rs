@@ -22,12 +22,14 @@
 //!   `execute` future aborts that task and with it DataFusion's work.
 //! - **Metering** ([`Metering`]): elapsed and compute time, rows scanned, bytes fetched, result
 //!   rows and bytes — also on the errors of stopped runs.
+//! - **Column controls.** Each exposed column carries a [`ColumnControl`] (deny by default);
+//!   [`control::derive`] derives every result column's control through the logical plan and
+//!   `plan` and `execute` refuse a result that is not allowed, naming the column and the reason.
 //! - **No values in errors.** Refusals name the table, column, function or statement kind;
 //!   failures while running are reduced to their kind.
 //!
 //! What it does **not** do yet (later pieces of the secure domain): deciding who may query
-//! (`shuyu-policy`), grant terms and liveness, column controls and their derivation through the
-//! plan, output control (aggregation, minimum group sizes), differential privacy and budgets,
+//! (`shuyu-policy`), grant terms and liveness, output control (aggregation, minimum group sizes), differential privacy and budgets,
 //! desensitization, dev/prod plan equivalence, result storage and auditing. It measures compute
 //! time from DataFusion's operator metrics, not kernel thread CPU time. It must never be given a
 //! store that holds more than the datasets the session's tables point to.
@@ -46,6 +48,7 @@
 )]
 
 pub mod check;
+pub mod control;
 pub mod error;
 pub mod functions;
 pub mod guard;
@@ -54,8 +57,10 @@ mod session;
 pub mod store;
 
 pub use check::check_plan;
+pub use control::{ControlError, Controls, OutputColumn, Reason, derive};
 pub use error::{SandboxError, StatementKind};
 pub use session::{
     Limits, Metering, QueryOutput, SandboxSession, SessionSpec, TableSpec, sql_options,
 };
+pub use shuyu_profile::ColumnControl;
 pub use tokio_util::sync::CancellationToken;
