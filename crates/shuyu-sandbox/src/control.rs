@@ -208,10 +208,11 @@ fn refusal_message(column: &str, control: ColumnControl, reason: &Reason) -> Str
         },
         Reason::Aggregate { function } => {
             let hint = match control {
-                ColumnControl::AggregateOnly | ColumnControl::CompareOnly
-                    if function != "count" && !SUMMARIES.contains(&function.as_str()) =>
-                {
+                ColumnControl::AggregateOnly => {
                     "it would output one row's value; use count, sum or avg"
+                }
+                ColumnControl::CompareOnly => {
+                    "only count may summarize it; count, sum or avg a comparison of it (CASE WHEN … THEN 1 ELSE 0 END)"
                 }
                 _ => "only count may summarize it",
             };
@@ -757,7 +758,10 @@ impl Deriver<'_> {
             | Expr::Cast(_)
             | Expr::TryCast(_)
             | Expr::ScalarFunction(_) => self.children(expr, schema, input),
-            other => Err(unsupported(format!("the expression `{other}`"))),
+            other => Err(unsupported(format!(
+                "the expression kind `{}`",
+                other.variant_name()
+            ))),
         }
     }
 
