@@ -126,6 +126,9 @@ pub enum SandboxError {
         /// Why, and what to do instead.
         reason: String,
     },
+    /// The query's result is not allowed by the column controls (names the column and why).
+    #[error(transparent)]
+    ColumnControl(#[from] crate::control::ControlError),
     /// Any other planning error (syntax, types, ambiguity); the message is DataFusion's.
     #[error("the query is not valid: {message}")]
     InvalidQuery {
@@ -228,6 +231,7 @@ impl SandboxError {
                 | Self::FunctionNotAvailable { .. }
                 | Self::PlanNotAllowed { .. }
                 | Self::OutputNotAllowed { .. }
+                | Self::ColumnControl(_)
         )
     }
 }

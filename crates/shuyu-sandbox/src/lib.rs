@@ -22,17 +22,19 @@
 //!   `execute` future aborts that task and with it DataFusion's work.
 //! - **Metering** ([`Metering`]): elapsed and compute time, rows scanned, bytes fetched, result
 //!   rows and bytes — also on the errors of stopped runs.
-//! - **No values in errors.** Refusals name the table, column, function or statement kind;
-//!   failures while running are reduced to their kind.
-//!
+//! - **Column controls.** Each exposed column carries a [`ColumnControl`] (deny by default);
+//!   [`control::derive`] derives every result column's control through the logical plan and
+//!   `plan` and `execute` refuse a result that is not allowed, naming the column and the reason.
 //! - **Output control for `aggregate` grants** ([`output`]): [`SandboxSession::execute_aggregate`]
 //!   runs only grouped COUNT/SUM/AVG and drops groups with fewer than `k` distinct privacy units,
 //!   reporting what it suppressed.
+//! - **No values in errors.** Refusals name the table, column, function or statement kind;
+//!   failures while running are reduced to their kind.
 //!
 //! What it does **not** do yet (later pieces of the secure domain): deciding who may query
-//! (`shuyu-policy`), grant terms and liveness, column controls and their derivation through the
-//! plan, differential privacy and budgets,
-//! desensitization, dev/prod plan equivalence, result storage and auditing. It measures compute
+//! (`shuyu-policy`), grant terms and liveness, differential privacy (`shuyu-dp` has the samplers
+//! and the ledger; applying them to a plan is not wired), desensitization of development tables
+//! (`shuyu-desensitize`), dev/prod plan equivalence, result storage and auditing. It measures compute
 //! time from DataFusion's operator metrics, not kernel thread CPU time. It must never be given a
 //! store that holds more than the datasets the session's tables point to.
 //!
@@ -50,6 +52,7 @@
 )]
 
 pub mod check;
+pub mod control;
 pub mod error;
 pub mod functions;
 pub mod guard;
@@ -59,10 +62,12 @@ mod session;
 pub mod store;
 
 pub use check::check_plan;
+pub use control::{ControlError, Controls, OutputColumn, Reason, derive};
 pub use error::{SandboxError, StatementKind};
-pub use output::{ControlledPlan, Controls, Suppression, apply_aggregate_control};
+pub use output::{AggregateControl, ControlledPlan, Suppression, apply_aggregate_control};
 pub use session::{
     AggregateOutput, Limits, Metering, QueryOutput, SandboxSession, SessionSpec, TableSpec,
     sql_options,
 };
+pub use shuyu_profile::ColumnControl;
 pub use tokio_util::sync::CancellationToken;

@@ -12,7 +12,7 @@
 //!    left to the column controls).
 //! 2. **Privacy units flow to the aggregate.** v1 accepts aggregates whose input is built only from
 //!    table scans, `WHERE` filters, joins and table aliases, so every scanned table's privacy-unit
-//!    column ([`Controls::units`]) is present in the aggregate's input. An input containing a
+//!    column ([`AggregateControl::units`]) is present in the aggregate's input. An input containing a
 //!    projection, an aggregate, a union, a `LIMIT` … (a derived table, a CTE, a view) is refused:
 //!    it may have projected the unit away, and counting persons through it is not attempted.
 //!    A table without a declared privacy unit is refused (deny by default).
@@ -53,7 +53,7 @@ pub const ALLOWED_AGGREGATES: &[&str] = &["count", "sum", "avg"];
 
 /// The output control of one grant whose usage method is `aggregate`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Controls {
+pub struct AggregateControl {
     /// The grant's minimum group size, in distinct privacy units (a `k` of 0 or 1 suppresses only
     /// groups with no unit at all).
     pub k: u64,
@@ -91,7 +91,7 @@ pub struct ControlledPlan {
 /// [`SandboxError::InvalidQuery`] if DataFusion rejects the rewritten plan.
 pub fn apply_aggregate_control(
     plan: &LogicalPlan,
-    controls: &Controls,
+    controls: &AggregateControl,
 ) -> Result<ControlledPlan, SandboxError> {
     let aggregate = top_aggregate(plan)?;
     check_functions(aggregate)?;
@@ -201,7 +201,10 @@ fn check_functions(aggregate: &Aggregate) -> Result<(), SandboxError> {
 }
 
 /// The privacy-unit column of every table scanned under the aggregate, as named in its input.
-fn unit_columns(input: &LogicalPlan, controls: &Controls) -> Result<Vec<Column>, SandboxError> {
+fn unit_columns(
+    input: &LogicalPlan,
+    controls: &AggregateControl,
+) -> Result<Vec<Column>, SandboxError> {
     let mut units = Vec::new();
     collect_units(input, None, controls, &mut units)?;
     for unit in &units {
@@ -223,7 +226,7 @@ fn cannot_count(unit: &str) -> SandboxError {
 fn collect_units(
     node: &LogicalPlan,
     alias: Option<&TableReference>,
-    controls: &Controls,
+    controls: &AggregateControl,
     out: &mut Vec<Column>,
 ) -> Result<(), SandboxError> {
     match node {
@@ -250,7 +253,7 @@ fn collect_units(
 }
 
 /// The privacy-unit names of the tables scanned under `node`, for a message.
-fn units_below(node: &LogicalPlan, controls: &Controls) -> String {
+fn units_below(node: &LogicalPlan, controls: &AggregateControl) -> String {
     let mut names: Vec<&str> = Vec::new();
     let _ = node.apply(|n| {
         if let LogicalPlan::TableScan(scan) = n

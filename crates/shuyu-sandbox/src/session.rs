@@ -33,14 +33,16 @@ use futures_util::StreamExt;
 use object_store::ObjectStore;
 use object_store::path::Path;
 use shuyu_engine::EncryptedStoreError;
+use shuyu_profile::ColumnControl;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::check::check_plan;
+use crate::control::{Controls, OutputColumn, derive};
 use crate::error::{SandboxError, StatementKind};
 use crate::functions::Functions;
 use crate::guard::{Guard, QueryControl, ScanLimitExceeded};
-use crate::output::{Controls, Suppression, apply_aggregate_control};
+use crate::output::{AggregateControl, Suppression, apply_aggregate_control};
 use crate::planner::SandboxContext;
 use crate::store::MeteredStore;
 
@@ -59,6 +61,9 @@ pub struct TableSpec {
     pub path: Path,
     /// The exposed columns, in this order; the file's other columns do not exist in the session.
     pub columns: Vec<String>,
+    /// The column control of each exposed column (from the grant). A column without one is
+    /// [`ColumnControl::Denied`]: deny by default. See [`crate::control`].
+    pub controls: BTreeMap<String, ColumnControl>,
 }
 
 /// Per-query limits.
@@ -132,6 +137,7 @@ pub struct QueryOutput {
 pub struct SandboxSession {
     state: SessionState,
     tables: BTreeMap<String, Arc<dyn TableProvider>>,
+    controls: Controls,
     functions: Functions,
     expr_planners: Vec<Arc<dyn ExprPlanner>>,
     store: Arc<dyn ObjectStore>,
@@ -232,9 +238,16 @@ impl SandboxSession {
                     })?;
             }
         }
+        let mut controls = Controls::new();
+        for table in &spec.tables {
+            for (column, control) in &table.controls {
+                controls.set(&table.name, column, *control);
+            }
+        }
         Ok(Self {
             state,
             tables,
+            controls,
             functions,
             expr_planners: SessionStateDefaults::default_expr_planners(),
             store: spec.store,
@@ -259,7 +272,8 @@ impl SandboxSession {
         self.limits
     }
 
-    /// Parses and plans one SQL query, then checks the plan ([`crate::check_plan`]).
+    /// Parses and plans one SQL query, then checks the plan ([`crate::check_plan`]) and its
+    /// column controls ([`Self::check_controls`]).
     ///
     /// # Errors
     /// A refusal (not a query, unknown table, column or function, a plan node the sandbox does
@@ -293,7 +307,17 @@ impl SandboxSession {
                 message: e.strip_backtrace(),
             })?;
         check_plan(&plan, &self.tables)?;
+        self.check_controls(&plan)?;
         Ok(plan)
+    }
+
+    /// Derives the column control of each output column of `plan` through the plan and refuses
+    /// a result its tables' column controls do not allow ([`crate::control::derive`]).
+    ///
+    /// # Errors
+    /// [`SandboxError::ColumnControl`] naming the column and the reason.
+    pub fn check_controls(&self, plan: &LogicalPlan) -> Result<Vec<OutputColumn>, SandboxError> {
+        Ok(derive(plan, &self.controls)?)
     }
 
     /// Runs a checked plan under the session's limits; `cancel` stops it from outside.
@@ -310,6 +334,7 @@ impl SandboxSession {
         cancel: &CancellationToken,
     ) -> Result<QueryOutput, SandboxError> {
         check_plan(&plan, &self.tables)?;
+        self.check_controls(&plan)?;
         let started = Instant::now();
         let fetched = Arc::new(AtomicU64::new(0));
         let scanned = Arc::new(AtomicU64::new(0));
@@ -453,7 +478,7 @@ impl SandboxSession {
     pub async fn execute_aggregate(
         &self,
         plan: LogicalPlan,
-        controls: &Controls,
+        controls: &AggregateControl,
         cancel: &CancellationToken,
     ) -> Result<AggregateOutput, SandboxError> {
         check_plan(&plan, &self.tables)?;

@@ -17,8 +17,8 @@ use arrow_array::RecordBatch;
 use common::{Fixture, file};
 use datafusion::arrow::util::display::array_value_to_string;
 use shuyu_sandbox::{
-    AggregateOutput, CancellationToken, Controls, Limits, SandboxError, SandboxSession,
-    SessionSpec, TableSpec, apply_aggregate_control,
+    AggregateControl, AggregateOutput, CancellationToken, ColumnControl, Limits, SandboxError,
+    SandboxSession, SessionSpec, TableSpec, apply_aggregate_control,
 };
 
 const COLUMNS: &[&str] = &[
@@ -68,8 +68,8 @@ fn by_employer(rows: &[Row]) -> BTreeMap<String, (usize, i64)> {
         .collect()
 }
 
-fn controls(k: u64, tables: &[&str]) -> Controls {
-    Controls {
+fn controls(k: u64, tables: &[&str]) -> AggregateControl {
+    AggregateControl {
         k,
         units: tables
             .iter()
@@ -83,6 +83,12 @@ fn table(name: &str) -> TableSpec {
         name: name.to_owned(),
         path: file(),
         columns: COLUMNS.iter().map(|c| (*c).to_owned()).collect(),
+        // Every column visible: these tests are about the output control alone (the column
+        // controls have their own tests in control.rs).
+        controls: COLUMNS
+            .iter()
+            .map(|c| ((*c).to_owned(), ColumnControl::Visible))
+            .collect(),
     }
 }
 
@@ -99,7 +105,7 @@ async fn session(fx: &Fixture, tables: &[&str]) -> SandboxSession {
 async fn run(
     session: &SandboxSession,
     sql: &str,
-    controls: &Controls,
+    controls: &AggregateControl,
 ) -> Result<AggregateOutput, SandboxError> {
     let plan = session.plan(sql)?;
     session

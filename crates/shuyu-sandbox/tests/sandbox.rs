@@ -473,6 +473,7 @@ async fn session_specs_are_checked() {
         name: "missing".into(),
         path: object_store::path::Path::from("datasets/social/v9/data.parquet"),
         columns: vec!["name".into()],
+        controls: BTreeMap::new(),
     }];
     assert!(matches!(
         SandboxSession::new(spec).await,

@@ -19,7 +19,7 @@ use rand::rngs::StdRng;
 use shuyu_catalog::FieldType;
 use shuyu_crypto::{ChunkSize, DataKey};
 use shuyu_engine::{EncryptedStore, ImportField, ImportOptions, PrefixKeys, import_csv, publish};
-use shuyu_sandbox::{Limits, SandboxSession, SessionSpec, TableSpec};
+use shuyu_sandbox::{ColumnControl, Limits, SandboxSession, SessionSpec, TableSpec};
 use shuyu_synth::{CityConfig, ColumnType, CsvEncoding, SocialInsurance, SyntheticCity, write_csv};
 
 /// Rows of the test dataset.
@@ -137,6 +137,10 @@ impl Fixture {
                 name: name.to_owned(),
                 path: file(),
                 columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+                controls: columns
+                    .iter()
+                    .map(|c| ((*c).to_owned(), ColumnControl::Visible))
+                    .collect(),
             }],
             store: Arc::clone(&self.store),
             limits,
