@@ -24,6 +24,7 @@ use shuyu_policy::{Action, Resource};
 use crate::i18n::{Lang, Texts};
 use crate::layout::{Notice, Section, describe_error, notice, when};
 use crate::pages::DoneQuery;
+use crate::pages::catalog::grade_label;
 use crate::web::{CSRF_FIELD, Posted, SignedIn};
 
 const NOT_FOUND: AppError = AppError::NotFound { kind: "grant" };
@@ -164,7 +165,7 @@ async fn render(
                 @if grant.seeded() { dt { "" } dd { span.badge { (t.gr_seeded) } } }
             }
         }
-        (fields_section(lang, grant, &names))
+        (fields_section(state, lang, grant, &names))
         (history_section(lang, grant, state, me).await)
         @if may_move { (manage_form(t, &me.session.csrf, grant.id(), view.status)) }
     };
@@ -189,7 +190,12 @@ async fn resource_names(
     names
 }
 
-fn fields_section(lang: Lang, grant: &Grant, names: &HashMap<String, String>) -> Markup {
+fn fields_section(
+    state: &ApiState,
+    lang: Lang,
+    grant: &Grant,
+    names: &HashMap<String, String>,
+) -> Markup {
     let t = lang.texts();
     let chinese = lang.chinese();
     html! {
@@ -207,7 +213,7 @@ fn fields_section(lang: Lang, grant: &Grant, names: &HashMap<String, String>) ->
                                 tr {
                                     td { (org_name(names, &r.resource.to_string())) }
                                     td { code { (f.name) } }
-                                    td { (f.grade) }
+                                    td { (grade_label(state, lang, &f.grade)) }
                                     td { (f.column_control.label(chinese)) }
                                     td { (f.desensitization.label(chinese)) }
                                 }
