@@ -14,21 +14,6 @@ use shuyu_testkit::demo::DEMO_SCENARIO;
 mod common;
 use common::*;
 
-async fn events(t: &TestApp, action: &str, outcome: &str) -> usize {
-    let filter = shuyu_store::AuditFilter {
-        action: Some(action.to_owned()),
-        ..Default::default()
-    };
-    t.app
-        .store()
-        .search_audit(&filter, None, 1000)
-        .await
-        .unwrap()
-        .iter()
-        .filter(|e| e.draft.outcome.as_str() == outcome)
-        .count()
-}
-
 /// The demo grant's page, found through the list.
 async fn demo_grant(browser: &mut Browser) -> String {
     let list = browser.get("/grants").await;

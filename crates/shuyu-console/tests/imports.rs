@@ -61,21 +61,6 @@ async fn jobs(t: &TestApp, id: ResourceId) -> usize {
         .len()
 }
 
-async fn events(t: &TestApp, action: &str, outcome: &str) -> usize {
-    let filter = shuyu_store::AuditFilter {
-        action: Some(action.to_owned()),
-        ..Default::default()
-    };
-    t.app
-        .store()
-        .search_audit(&filter, None, 1000)
-        .await
-        .unwrap()
-        .iter()
-        .filter(|e| e.draft.outcome.as_str() == outcome)
-        .count()
-}
-
 fn spool_files(t: &TestApp) -> usize {
     std::fs::read_dir(t.data_dir.path().join("spool")).map_or(0, Iterator::count)
 }

@@ -22,21 +22,6 @@ use common::*;
 
 const NAME: &str = "特种设备使用登记信息";
 
-async fn events(t: &TestApp, action: &str, outcome: &str) -> usize {
-    let filter = shuyu_store::AuditFilter {
-        action: Some(action.to_owned()),
-        ..Default::default()
-    };
-    t.app
-        .store()
-        .search_audit(&filter, None, 1000)
-        .await
-        .unwrap()
-        .iter()
-        .filter(|e| e.draft.outcome.as_str() == outcome)
-        .count()
-}
-
 /// Every resource, as the authority sees them.
 async fn all_resources(t: &TestApp) -> Vec<CatalogResource> {
     let person = t

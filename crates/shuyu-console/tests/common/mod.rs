@@ -210,3 +210,19 @@ pub fn multipart(parts: &[Part<'_>]) -> Vec<u8> {
     out.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
     out
 }
+
+/// How many audit events of `action` ended with `outcome` (`ok`, `denied`, `failed`).
+pub async fn events(t: &TestApp, action: &str, outcome: &str) -> usize {
+    let filter = shuyu_store::AuditFilter {
+        action: Some(action.to_owned()),
+        ..Default::default()
+    };
+    t.app
+        .store()
+        .search_audit(&filter, None, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.draft.outcome.as_str() == outcome)
+        .count()
+}
