@@ -9,8 +9,6 @@
 
 use shuyu_catalog::{FieldType, OpenCategory, RegistrationState, UpdateFrequency, VersionState};
 use shuyu_core::Role;
-use shuyu_grant::{GrantStatus, ScenarioCategory};
-use shuyu_profile::UsageMethod;
 use shuyu_quality::FormatKind;
 
 /// The language of a page. Chinese unless the visitor chose English (the `shuyu_lang` cookie).
@@ -630,15 +628,6 @@ pub struct Texts {
     pub gr_suspend: &'static str,
     pub gr_resume: &'static str,
     pub gr_revoke: &'static str,
-    pub gr_cat_public_governance: &'static str,
-    pub gr_cat_public_interest: &'static str,
-    pub gr_cat_industry: &'static str,
-    pub gr_st_active: &'static str,
-    pub gr_st_suspended: &'static str,
-    pub gr_st_expired: &'static str,
-    pub gr_st_revoked: &'static str,
-    pub gr_usage_aggregate: &'static str,
-    pub gr_usage_dp: &'static str,
     pub done_grant_suspended: &'static str,
     pub done_grant_resumed: &'static str,
     pub done_grant_revoked: &'static str,
@@ -695,30 +684,6 @@ impl Texts {
             VersionState::Approved { .. } => self.state_approved,
             VersionState::Refused { .. } => self.state_refused,
             VersionState::Superseded { .. } => self.state_superseded,
-        }
-    }
-
-    pub const fn grant_status(&self, s: GrantStatus) -> &'static str {
-        match s {
-            GrantStatus::Active => self.gr_st_active,
-            GrantStatus::Suspended => self.gr_st_suspended,
-            GrantStatus::Expired => self.gr_st_expired,
-            GrantStatus::Revoked => self.gr_st_revoked,
-        }
-    }
-
-    pub const fn scenario_category(&self, c: ScenarioCategory) -> &'static str {
-        match c {
-            ScenarioCategory::PublicGovernance => self.gr_cat_public_governance,
-            ScenarioCategory::PublicInterest => self.gr_cat_public_interest,
-            ScenarioCategory::Industry => self.gr_cat_industry,
-        }
-    }
-
-    pub const fn usage_method(&self, u: UsageMethod) -> &'static str {
-        match u {
-            UsageMethod::Aggregate => self.gr_usage_aggregate,
-            UsageMethod::DpAggregate => self.gr_usage_dp,
         }
     }
 
@@ -1264,15 +1229,6 @@ pub const ZH: Texts = Texts {
     gr_suspend: "暂停",
     gr_resume: "恢复",
     gr_revoke: "撤销",
-    gr_cat_public_governance: "公共治理",
-    gr_cat_public_interest: "公益事业",
-    gr_cat_industry: "产业发展",
-    gr_st_active: "有效",
-    gr_st_suspended: "已暂停",
-    gr_st_expired: "已到期",
-    gr_st_revoked: "已撤销",
-    gr_usage_aggregate: "聚合统计",
-    gr_usage_dp: "差分隐私聚合",
     done_grant_suspended: "授权已暂停。",
     done_grant_resumed: "授权已恢复。",
     done_grant_revoked: "授权已撤销。",
@@ -1791,15 +1747,6 @@ pub const EN: Texts = Texts {
     gr_suspend: "Suspend",
     gr_resume: "Resume",
     gr_revoke: "Revoke",
-    gr_cat_public_governance: "Public governance",
-    gr_cat_public_interest: "Public interest",
-    gr_cat_industry: "Industry",
-    gr_st_active: "Active",
-    gr_st_suspended: "Suspended",
-    gr_st_expired: "Expired",
-    gr_st_revoked: "Revoked",
-    gr_usage_aggregate: "Aggregates",
-    gr_usage_dp: "Differentially private aggregates",
     done_grant_suspended: "The grant is suspended.",
     done_grant_resumed: "The grant is resumed.",
     done_grant_revoked: "The grant is revoked.",

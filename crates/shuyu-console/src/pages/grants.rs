@@ -37,8 +37,8 @@ fn target(grant: &Grant) -> Resource {
     }
 }
 
-fn status_badge(t: &Texts, status: GrantStatus) -> Markup {
-    let label = t.grant_status(status);
+fn status_badge(lang: Lang, status: GrantStatus) -> Markup {
+    let label = status.label(lang.chinese());
     match status {
         GrantStatus::Active => html! { span.badge.state.approved { (label) } },
         GrantStatus::Suspended => html! { span.badge.state.pending { (label) } },
@@ -90,12 +90,12 @@ pub(crate) async fn list(
                             tr {
                                 td {
                                     a href={ "/grants/" (g.grant.id()) } { (g.grant.scenario().name) }
-                                    br; small.muted { (t.scenario_category(g.grant.scenario().category)) }
+                                    br; small.muted { (g.grant.scenario().category.label(lang.chinese())) }
                                 }
                                 td { (org_name(&orgs, &g.grant.merchant().to_string())) }
-                                td { (t.usage_method(g.grant.usage())) }
+                                td { (g.grant.usage().label(lang.chinese())) }
                                 td { (term(&g.grant)) }
-                                td { (status_badge(t, g.status)) }
+                                td { (status_badge(lang, g.status)) }
                             }
                         }
                     }
@@ -150,14 +150,14 @@ async fn render(
     .any(|a| me.may(state, a, &target(grant)));
     let body = html! {
         p { a href="/grants" { "← " (t.gr_title) } }
-        h1 { (grant.scenario().name) " " (status_badge(t, view.status)) }
+        h1 { (grant.scenario().name) " " (status_badge(lang, view.status)) }
         @if let Some(n) = &shown { (notice(n)) }
         section.card {
             dl.facts {
-                dt { (t.gr_category) } dd { (t.scenario_category(grant.scenario().category)) }
+                dt { (t.gr_category) } dd { (grant.scenario().category.label(lang.chinese())) }
                 dt { (t.gr_merchant) } dd { (org_name(&orgs, &grant.merchant().to_string())) }
                 dt { (t.gr_operator) } dd { (org_name(&orgs, &grant.operator().to_string())) }
-                dt { (t.gr_usage) } dd { (t.usage_method(grant.usage())) }
+                dt { (t.gr_usage) } dd { (grant.usage().label(lang.chinese())) }
                 dt { (t.gr_term) } dd { (term(grant)) }
                 dt { (t.gr_min_group) } dd { (grant.min_group_size()) }
                 dt { (t.gr_budget) } dd { (budget(grant)) }
