@@ -297,7 +297,7 @@ pub(crate) async fn move_grant(
     let Ok(id) = id.parse::<GrantId>() else {
         return me.chrome.fail(NOT_FOUND);
     };
-    let reason = form.reason.replace("\r\n", "\n").trim().to_owned();
+    let reason = crate::pages::multiline(&form.reason);
     let (result, done) = match form.step.as_str() {
         "suspend" => (
             state.app.suspend_grant(&me.ctx, id, reason).await,

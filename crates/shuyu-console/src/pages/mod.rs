@@ -57,3 +57,12 @@ impl DoneQuery {
         Some(Notice::Done(text.to_owned()))
     }
 }
+
+/// A textarea's text: browsers send line breaks as CRLF, which the domain would refuse as
+/// control characters; they become plain line feeds.
+pub(crate) fn multiline(text: &str) -> String {
+    text.replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .trim()
+        .to_owned()
+}

@@ -33,6 +33,7 @@ use shuyu_quality::FormatKind;
 use crate::i18n::{Lang, fill};
 use crate::layout::{Notice, Section, notice};
 use crate::pages::catalog::grade_label;
+use crate::pages::multiline;
 use crate::web::{CSRF_FIELD, Posted, SignedIn};
 
 /// Empty rows offered below the filled ones.
@@ -352,15 +353,6 @@ impl ResourceForm {
             _ => Err(problems),
         }
     }
-}
-
-/// A textarea's text: browsers send line breaks as CRLF, which the catalog would refuse as
-/// control characters; they become plain line feeds.
-fn multiline(text: &str) -> String {
-    text.replace("\r\n", "\n")
-        .replace('\r', "\n")
-        .trim()
-        .to_owned()
 }
 
 /// `fields[12].flags.privacy_unit` → `(12, "flags.privacy_unit")`, the index below [`MAX_ROWS`].
