@@ -972,10 +972,9 @@ impl App {
         // referenced (its key is in the map until then, so it is skipped either way).
         let referenced: std::collections::HashSet<String> = self
             .store
-            .all_datasets()
+            .dataset_object_paths()
             .await?
             .into_iter()
-            .map(|d| d.object_path)
             .collect();
         let cutoff = self.now().plus_seconds(-grace_seconds.max(0));
         let mut candidates = Vec::new();

@@ -154,6 +154,16 @@ impl Store {
         rows.iter().map(from_row).collect()
     }
 
+    /// The object path of every dataset version (for the housekeeping sweep): one column, not the
+    /// rows' keys and quality profiles.
+    pub async fn dataset_object_paths(&self) -> Result<Vec<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT object_path FROM dataset_versions")
+                .fetch_all(self.pool())
+                .await?,
+        )
+    }
+
     /// The version of `resource` whose plaintext Parquet has digest `sm3`, if any.
     pub async fn dataset_by_digest(
         &self,
