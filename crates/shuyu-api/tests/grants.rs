@@ -44,6 +44,7 @@ async fn request_like_the_demo(t: &TestApp) -> NewGrant {
             .map(|r| ResourceRequest {
                 resource: r.resource,
                 version: r.version,
+                table: r.table.clone(),
                 fields: r
                     .fields
                     .iter()

@@ -63,7 +63,7 @@ pub use shuyu_engine::{
     ImportOptions, KeyRing, MASTER_KEY_ENV, ObjectStorage, Progress, S3Storage, Secret,
 };
 pub use shuyu_grant::{
-    FieldRequest, Grant, GrantEvent, GrantState, GrantStatus, NewGrant, ResourceRequest, Scenario,
+    ClampBounds, FieldRequest, Grant, GrantEvent, GrantState, GrantStatus, NewGrant, ResourceRequest, Scenario,
     ScenarioCategory, Term,
 };
 pub use sso::{

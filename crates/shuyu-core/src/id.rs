@@ -107,6 +107,10 @@ typed_id!(
     WorkspaceId, "workspace"
 );
 typed_id!(
+    /// One query submitted in a workspace (run or refused) and its stored result.
+    QueryId, "query"
+);
+typed_id!(
     /// One HTTP request or CLI invocation; ties log lines and audit events together.
     RequestId, "request"
 );

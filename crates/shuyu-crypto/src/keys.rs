@@ -81,6 +81,9 @@ impl fmt::Debug for KeyId {
     }
 }
 
+/// Domain separation of [`MasterKey::derive_secret`].
+const DERIVE_LABEL: &[u8] = b"shuyu-crypto/derived-secret\0";
+
 /// The platform's 128-bit SM4 master key, read from the configuration or the environment. It only
 /// wraps data keys; it never encrypts data.
 pub struct MasterKey([u8; KEY_LEN]);
@@ -121,6 +124,28 @@ impl MasterKey {
     #[must_use]
     pub fn key_id(&self) -> KeyId {
         KeyId::of(MASTER_ID_LABEL, &self.0)
+    }
+
+    /// A 256-bit secret derived from this key for one purpose: HMAC-SM3 keyed by the master key
+    /// over a domain-separation label, `purpose` and `context` (e.g. a grant id). The same inputs
+    /// give the same secret; another master key (after rotation) gives another one. Never a key
+    /// that encrypts data.
+    #[must_use]
+    pub fn derive_secret(&self, purpose: &[u8], context: &[u8]) -> Zeroizing<[u8; 32]> {
+        use hmac::Mac;
+        let mut out = Zeroizing::new([0; 32]);
+        if let Ok(mut mac) = <hmac::Hmac<Sm3> as hmac::KeyInit>::new_from_slice(&self.0) {
+            mac.update(DERIVE_LABEL);
+            mac.update(&(purpose.len() as u64).to_be_bytes());
+            mac.update(purpose);
+            mac.update(context);
+            let mut digest = mac.finalize().into_bytes();
+            for (dst, src) in out.iter_mut().zip(digest.iter()) {
+                *dst = *src;
+            }
+            digest.as_mut_slice().zeroize();
+        }
+        out
     }
 
     /// The key as 32 lowercase hex digits, for printing a freshly generated key once.

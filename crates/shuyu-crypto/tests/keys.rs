@@ -210,3 +210,16 @@ fn sm4_gcm_matches_the_rfc_8998_vector() {
     );
     assert_eq!(hex::encode_upper(tag), "83DE3541E4C2B58177E065A9BF7B62EC");
 }
+
+#[test]
+fn derived_secrets_are_stable_and_separated_by_purpose_context_and_key() {
+    let a = MasterKey::generate(&mut rng(7));
+    let b = MasterKey::generate(&mut rng(8));
+    let s = |k: &MasterKey, p: &[u8], c: &[u8]| *k.derive_secret(p, c);
+    assert_eq!(s(&a, b"hash", b"g1"), s(&a, b"hash", b"g1"));
+    assert_ne!(s(&a, b"hash", b"g1"), s(&a, b"hash", b"g2"));
+    assert_ne!(s(&a, b"hash", b"g1"), s(&a, b"shift", b"g1"));
+    assert_ne!(s(&a, b"hash", b"g1"), s(&b, b"hash", b"g1"));
+    // The purpose's length is part of the input: ("ab", "c") and ("a", "bc") differ.
+    assert_ne!(s(&a, b"ab", b"c"), s(&a, b"a", b"bc"));
+}

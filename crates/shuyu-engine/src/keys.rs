@@ -86,6 +86,13 @@ impl KeyRing {
     /// [`CryptoError::WrappedKeyFormat`] for malformed text, [`CryptoError::WrongMasterKey`]
     /// (naming both key ids) for a key wrapped under another master key, or
     /// [`CryptoError::CorruptWrappedKey`] when it was altered.
+    /// A secret derived from the master key for `purpose` and `context` (see
+    /// [`MasterKey::derive_secret`]): stable while the master key is, never stored.
+    #[must_use]
+    pub fn derive_secret(&self, purpose: &[u8], context: &[u8]) -> zeroize::Zeroizing<[u8; 32]> {
+        self.master.derive_secret(purpose, context)
+    }
+
     pub fn data_key(&self, wrapped: &str) -> Result<DataKey, KeyError> {
         let wrapped: WrappedKey = wrapped.trim().parse()?;
         Ok(self.master.unwrap(&wrapped)?)

@@ -12,6 +12,20 @@ pub enum GrantError {
     NoResources,
     #[error("resource {resource} is listed twice; list each resource once with all its fields")]
     DuplicateResource { index: usize, resource: String },
+    #[error(
+        "`{table}` cannot name a workspace table: use lower-case letters, digits and `_`, starting with a letter (at most 63 characters)"
+    )]
+    TableName { index: usize, table: String },
+    #[error("table name `{table}` is used twice; give each granted resource its own table name")]
+    DuplicateTable { index: usize, table: String },
+    #[error(
+        "field `{field}`: clamping bounds are for integer or decimal fields and need lower < upper"
+    )]
+    Bounds {
+        index: usize,
+        field_index: usize,
+        field: String,
+    },
     #[error("no granted field for resource {resource}; list the fields the scenario needs")]
     NoFields { index: usize, resource: String },
     #[error(
@@ -121,6 +135,12 @@ impl GrantError {
             GrantError::NoResources => "resources".into(),
             GrantError::DuplicateResource { index, .. } => format!("resources[{index}].resource"),
             GrantError::NoFields { index, .. } => format!("resources[{index}].fields"),
+            GrantError::TableName { index, .. } | GrantError::DuplicateTable { index, .. } => {
+                format!("resources[{index}].table")
+            }
+            GrantError::Bounds {
+                index, field_index, ..
+            } => field(index, field_index, ".bounds"),
             GrantError::UnknownVersion { index, .. }
             | GrantError::NotAuthorizable { index, .. } => {
                 format!("resources[{index}].version")

@@ -1,7 +1,7 @@
 //! The grant and the rules a new one must pass ([`Grant::seed`]).
 
 use serde::{Deserialize, Serialize};
-use shuyu_catalog::{ResourceId, ResourceVersion, ResourceVersionId, authorizable};
+use shuyu_catalog::{FieldType, ResourceId, ResourceVersion, ResourceVersionId, authorizable};
 use shuyu_core::{GrantId, OrgId, Timestamp, WorkspaceId};
 use shuyu_profile::{ColumnControl, Desensitization, PrivacyBudget, Profile, UsageMethod};
 
@@ -91,6 +91,10 @@ pub struct FieldRequest {
     pub column_control: Option<ColumnControl>,
     #[serde(default)]
     pub desensitization: Option<Desensitization>,
+    /// For a numeric field: the clamping bounds differentially private sums and means use when
+    /// the query does not declare its own.
+    #[serde(default)]
+    pub bounds: Option<ClampBounds>,
 }
 
 impl FieldRequest {
@@ -100,8 +104,17 @@ impl FieldRequest {
             name: name.to_owned(),
             column_control: None,
             desensitization: None,
+            bounds: None,
         }
     }
+}
+
+/// Clamping bounds `[lower, upper]` of a numeric field (whole units of the field), `lower < upper`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClampBounds {
+    pub lower: i64,
+    pub upper: i64,
 }
 
 /// A resource asked for: the approved version it is granted on, and the fields.
@@ -110,6 +123,9 @@ impl FieldRequest {
 pub struct ResourceRequest {
     pub resource: ResourceId,
     pub version: ResourceVersionId,
+    /// The resource's table name in the workspace (both environments): lower-case letters, digits
+    /// and `_`, starting with a letter, at most 63 characters, unique within the grant.
+    pub table: String,
     pub fields: Vec<FieldRequest>,
 }
 
@@ -138,6 +154,10 @@ pub struct GrantedField {
     pub grade: String,
     pub column_control: ColumnControl,
     pub desensitization: Desensitization,
+    /// Clamping bounds for differentially private sums and means over the field, if the grant
+    /// gives them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bounds: Option<ClampBounds>,
 }
 
 /// A granted resource: the approved version it was granted on and its granted fields.
@@ -145,6 +165,8 @@ pub struct GrantedField {
 pub struct GrantedResource {
     pub resource: ResourceId,
     pub version: ResourceVersionId,
+    /// The table name in the workspace (checked by [`valid_table_name`]).
+    pub table: String,
     pub fields: Vec<GrantedField>,
 }
 
@@ -295,6 +317,16 @@ impl Grant {
     }
 }
 
+/// Whether `name` may name a workspace table: a plain SQL identifier that needs no quoting
+/// (lower-case ASCII letters, digits and `_`, starting with a letter, at most 63 characters).
+#[must_use]
+pub fn valid_table_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 63
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
 fn check_group_size(asked: Option<u32>, profile: &Profile) -> Result<u32, GrantError> {
     let sandbox = profile.sandbox();
     let size = asked.unwrap_or(sandbox.min_group_size.value);
@@ -356,6 +388,12 @@ fn check_resource(
     profile: &Profile,
 ) -> Result<GrantedResource, GrantError> {
     let resource = asked.resource.to_string();
+    if !valid_table_name(&asked.table) {
+        return Err(GrantError::TableName {
+            index,
+            table: asked.table.chars().take(64).collect(),
+        });
+    }
     let version = versions
         .iter()
         .find(|v| v.id() == asked.version && v.resource() == asked.resource)
@@ -397,6 +435,7 @@ fn check_resource(
     Ok(GrantedResource {
         resource: asked.resource,
         version: asked.version,
+        table: asked.table.clone(),
         fields,
     })
 }
@@ -471,11 +510,22 @@ fn check_field(
             },
         });
     }
+    if let Some(bounds) = asked.bounds {
+        let numeric = matches!(spec.field_type(), FieldType::Integer | FieldType::Decimal);
+        if !numeric || bounds.lower >= bounds.upper {
+            return Err(GrantError::Bounds {
+                index,
+                field_index,
+                field: name,
+            });
+        }
+    }
     Ok(GrantedField {
         name,
         grade: spec.grade().to_owned(),
         column_control: control,
         desensitization: rule,
+        bounds: asked.bounds,
     })
 }
 

@@ -32,8 +32,8 @@ mod lifecycle;
 
 pub use error::GrantError;
 pub use grant::{
-    FieldRequest, Grant, GrantedField, GrantedResource, NewGrant, ResourceRequest, Scenario,
-    ScenarioCategory, Term, desensitization_at_least_as_strict,
+    ClampBounds, FieldRequest, Grant, GrantedField, GrantedResource, NewGrant, ResourceRequest,
+    Scenario, ScenarioCategory, Term, desensitization_at_least_as_strict, valid_table_name,
 };
 pub use lifecycle::{GrantCommand, GrantEvent, GrantState, GrantStatus, StatusChange};
 pub use shuyu_core::{GrantId, WorkspaceId};

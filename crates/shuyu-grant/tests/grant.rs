@@ -130,6 +130,7 @@ fn request() -> NewGrant {
         resources: vec![ResourceRequest {
             resource: rid(1),
             version: vid(1),
+            table: "visits".into(),
             fields: fields(&["unit_id", "district", "amount", "diagnosis"]),
         }],
         usage: UsageMethod::DpAggregate,
@@ -274,6 +275,7 @@ fn two_resources_may_be_granted_together() {
     r.resources.push(ResourceRequest {
         resource: rid(2),
         version: vid(2),
+        table: "regions".into(),
         fields: fields(&["district"]),
     });
     assert_eq!(seed(r).unwrap().resources().len(), 2);

@@ -134,6 +134,17 @@ pub enum Action {
     GrantResume,
     /// Revoke a grant for good: the authority, or the operator running it.
     GrantRevoke,
+    /// Read a workspace: its tables and fields, its queries and released results, its budget
+    /// ledger and metering. The merchant's real-name-verified personnel; for oversight the
+    /// authority, supervisors and the operator running the grant. Not data-bearing: everything
+    /// shown passed the output control (development rows are desensitized or simulated).
+    WorkspaceRead,
+    /// Build a workspace's development tables (desensitized samples or simulated rows made inside
+    /// the domain from the real data): the merchant's cleared personnel (data-bearing).
+    WorkspacePrepare,
+    /// Run a query in a workspace, in development or production: the merchant's cleared personnel
+    /// only (data-bearing). The grant's term and liveness are checked by the app.
+    WorkspaceQuery,
 }
 
 impl Action {
@@ -175,6 +186,9 @@ impl Action {
         Action::GrantSuspend,
         Action::GrantResume,
         Action::GrantRevoke,
+        Action::WorkspaceRead,
+        Action::WorkspacePrepare,
+        Action::WorkspaceQuery,
     ];
 
     /// The name used in audit events (`org.create`).
@@ -217,6 +231,9 @@ impl Action {
             Action::GrantSuspend => "grant.suspend",
             Action::GrantResume => "grant.resume",
             Action::GrantRevoke => "grant.revoke",
+            Action::WorkspaceRead => "workspace.read",
+            Action::WorkspacePrepare => "workspace.prepare",
+            Action::WorkspaceQuery => "workspace.query",
         }
     }
 
@@ -225,7 +242,11 @@ impl Action {
     pub const fn is_data_bearing(self) -> bool {
         matches!(
             self,
-            Action::AuditSearch | Action::AuditExport | Action::DatasetImport
+            Action::AuditSearch
+                | Action::AuditExport
+                | Action::DatasetImport
+                | Action::WorkspacePrepare
+                | Action::WorkspaceQuery
         )
     }
 
@@ -522,6 +543,16 @@ fn grant(actor: &Actor, action: Action, resource: &Resource, profile: &Profile) 
             Action::GrantSuspend | Action::GrantResume | Action::GrantRevoke,
             Resource::Grant { operator, .. },
         ) => role == Authority || (role == Operator && *operator == actor.org),
+        (Action::WorkspaceRead, Resource::Grant { merchant, operator }) => {
+            matches!(role, Authority | Supervisor)
+                || (role == Operator && *operator == actor.org)
+                || (role == Merchant
+                    && *merchant == actor.org
+                    && actor.clearance.real_name_verified)
+        }
+        (Action::WorkspacePrepare | Action::WorkspaceQuery, Resource::Grant { merchant, .. }) => {
+            role == Merchant && *merchant == actor.org
+        }
         _ => false,
     };
     if allowed {

@@ -580,6 +580,61 @@ fn grant_grants_table() {
     );
 }
 
+/// Workspaces: the merchant's personnel read, prepare and query their own; oversight and the
+/// running operator read; nobody queries another organisation's workspace.
+#[test]
+fn workspace_table() {
+    use Action::*;
+    use Role::*;
+    let p = profile();
+    let (own_org, other_org, _, _) = ids();
+    let grant = |merchant, operator| Resource::Grant { merchant, operator };
+    let ours_as_merchant = grant(own_org, other_org);
+    let ours_as_operator = grant(other_org, own_org);
+    let others = grant(other_org, other_org);
+    for &role in Role::ALL {
+        let allowed = |action, resource: &Resource| {
+            decide(&Principal::Person(actor(role)), action, resource, &p).is_allowed()
+        };
+        let oversight = matches!(role, Authority | Supervisor);
+        let cases = [
+            (WorkspaceRead, &ours_as_merchant, oversight || role == Merchant),
+            (WorkspaceRead, &ours_as_operator, oversight || role == Operator),
+            (WorkspaceRead, &others, oversight),
+            (WorkspaceQuery, &ours_as_merchant, role == Merchant),
+            (WorkspaceQuery, &ours_as_operator, false),
+            (WorkspaceQuery, &others, false),
+            (WorkspacePrepare, &ours_as_merchant, role == Merchant),
+            (WorkspacePrepare, &others, false),
+        ];
+        for (action, resource, expected) in cases {
+            assert_eq!(
+                allowed(action, resource),
+                expected,
+                "{role} {action} {resource:?}"
+            );
+        }
+    }
+    // Querying is data-bearing: an analyst without the current agreement is refused.
+    let mut merchant = actor(Role::Merchant);
+    merchant.clearance = Clearance {
+        real_name_verified: true,
+        agreement_current: false,
+    };
+    assert!(
+        !decide(
+            &Principal::Person(merchant),
+            WorkspaceQuery,
+            &ours_as_merchant,
+            &p
+        )
+        .is_allowed()
+    );
+    assert!(
+        !decide(&Principal::System, WorkspaceQuery, &ours_as_merchant, &p).is_allowed()
+    );
+}
+
 #[test]
 fn a_merchant_sees_its_grants_only_once_real_name_verified() {
     let (own_org, other_org, _, _) = ids();

@@ -64,6 +64,7 @@ pub mod store;
 pub use check::check_plan;
 pub use control::{ControlError, Controls, OutputColumn, Reason, derive};
 pub use error::{SandboxError, StatementKind};
+pub use store::ScopedStore;
 pub use output::{AggregateControl, ControlledPlan, Suppression, apply_aggregate_control};
 pub use session::{
     AggregateOutput, Limits, Metering, QueryOutput, SandboxSession, SessionSpec, TableSpec,

@@ -16,7 +16,7 @@ use futures_util::stream::{BoxStream, StreamExt};
 use object_store::path::Path;
 use object_store::{
     CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload, ObjectMeta,
-    ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
+    ObjectStore, ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
 };
 
 const STORE: &str = "SandboxStore";
@@ -153,5 +153,195 @@ impl ObjectStore for MeteredStore {
         _options: RenameOptions,
     ) -> object_store::Result<()> {
         Err(read_only(from))
+    }
+}
+
+/// A read-only view of `inner` that holds only the listed objects: any other path is "not found",
+/// and listing shows only the listed objects. A session's tables are its whole world; this makes
+/// its store agree, so that no plan, whatever route it takes, can open another dataset even if the
+/// underlying store (and its key map) could.
+pub struct ScopedStore {
+    inner: Arc<dyn ObjectStore>,
+    allowed: Arc<[Path]>,
+}
+
+impl ScopedStore {
+    /// A view of `inner` holding only `allowed`.
+    #[must_use]
+    pub fn new(inner: Arc<dyn ObjectStore>, allowed: Vec<Path>) -> Self {
+        Self {
+            inner,
+            allowed: allowed.into(),
+        }
+    }
+
+    fn check(&self, location: &Path) -> object_store::Result<()> {
+        if self.allowed.contains(location) {
+            Ok(())
+        } else {
+            Err(object_store::Error::NotFound {
+                path: location.to_string(),
+                source: "not an object of this session".into(),
+            })
+        }
+    }
+
+    fn listed(&self, prefix: Option<&Path>) -> Vec<Path> {
+        self.allowed
+            .iter()
+            .filter(|p| prefix.is_none_or(|prefix| p.prefix_matches(prefix)))
+            .cloned()
+            .collect()
+    }
+}
+
+impl fmt::Display for ScopedStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ScopedStore({} objects)", self.allowed.len())
+    }
+}
+
+impl fmt::Debug for ScopedStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScopedStore")
+            .field("objects", &self.allowed.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl ObjectStore for ScopedStore {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        _payload: PutPayload,
+        _opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
+        Err(read_only(location))
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        _opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        Err(read_only(location))
+    }
+
+    async fn get_opts(
+        &self,
+        location: &Path,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
+        self.check(location)?;
+        self.inner.get_opts(location, options).await
+    }
+
+    async fn get_ranges(
+        &self,
+        location: &Path,
+        ranges: &[Range<u64>],
+    ) -> object_store::Result<Vec<Bytes>> {
+        self.check(location)?;
+        self.inner.get_ranges(location, ranges).await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<Path>>,
+    ) -> BoxStream<'static, object_store::Result<Path>> {
+        locations
+            .map(|location| location.and_then(|l| Err(read_only(&l))))
+            .boxed()
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        let inner = Arc::clone(&self.inner);
+        futures_util::stream::iter(self.listed(prefix))
+            .then(move |path| {
+                let inner = Arc::clone(&inner);
+                async move { inner.head(&path).await }
+            })
+            .boxed()
+    }
+
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        let offset = offset.clone();
+        self.list(prefix)
+            .filter(move |meta| {
+                let keep = meta.as_ref().map_or(true, |m| m.location > offset);
+                futures_util::future::ready(keep)
+            })
+            .boxed()
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
+        let mut objects = Vec::new();
+        for path in self.listed(prefix) {
+            // Only direct children, as a delimited listing shows them.
+            let depth = prefix.map_or(0, |p| p.parts().count());
+            if path.parts().count() == depth + 1 {
+                objects.push(self.inner.head(&path).await?);
+            }
+        }
+        Ok(ListResult {
+            common_prefixes: Vec::new(),
+            objects,
+        })
+    }
+
+    async fn copy_opts(
+        &self,
+        _from: &Path,
+        to: &Path,
+        _options: CopyOptions,
+    ) -> object_store::Result<()> {
+        Err(read_only(to))
+    }
+
+    async fn rename_opts(
+        &self,
+        from: &Path,
+        _to: &Path,
+        _options: RenameOptions,
+    ) -> object_store::Result<()> {
+        Err(read_only(from))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use object_store::memory::InMemory;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_scoped_store_opens_and_lists_only_its_objects() {
+        let inner = Arc::new(InMemory::new());
+        for p in ["datasets/a/1/data.parquet", "datasets/b/2/data.parquet"] {
+            inner
+                .put(&Path::from(p), PutPayload::from_static(b"x"))
+                .await
+                .unwrap();
+        }
+        let scoped = ScopedStore::new(inner, vec![Path::from("datasets/a/1/data.parquet")]);
+        assert!(scoped.get(&Path::from("datasets/a/1/data.parquet")).await.is_ok());
+        let other = scoped.get(&Path::from("datasets/b/2/data.parquet")).await;
+        assert!(matches!(other, Err(object_store::Error::NotFound { .. })));
+        let listed: Vec<_> = scoped
+            .list(Some(&Path::from("datasets")))
+            .map(|m| m.unwrap().location.to_string())
+            .collect()
+            .await;
+        assert_eq!(listed, ["datasets/a/1/data.parquet"]);
+        assert!(scoped.list(Some(&Path::from("datasets/b"))).next().await.is_none());
+        let put = scoped
+            .put(&Path::from("datasets/a/1/data.parquet"), PutPayload::from_static(b"y"))
+            .await;
+        assert!(put.is_err());
     }
 }

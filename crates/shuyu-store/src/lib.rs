@@ -34,6 +34,7 @@ mod sso;
 pub mod testing;
 mod tokens;
 mod tx;
+mod workspaces;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -52,6 +53,9 @@ pub use error::StoreError;
 pub use grants::STALE_GRANT;
 pub use sso::PendingSsoLogin;
 pub use tx::Tx;
+pub use workspaces::{
+    StoredDevTable, StoredMetering, StoredQuery, StoredSpend, StoredWorkspaceKey, WorkspaceTotals,
+};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");

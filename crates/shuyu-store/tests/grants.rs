@@ -159,6 +159,7 @@ fn grant(n: u8, merchant: OrgId, operator: OrgId, resource: &Resource) -> Grant 
         resources: vec![ResourceRequest {
             resource: resource.id(),
             version: version.id(),
+            table: "districts".into(),
             fields: vec![FieldRequest::default_handling("district")],
         }],
         usage: UsageMethod::Aggregate,

@@ -9,7 +9,7 @@ pub mod data;
 mod grants;
 
 pub use catalog::person_ctx;
-pub use grants::DEMO_SCENARIO;
+pub use grants::{DEMO_SCENARIO, DEMO_TABLES};
 
 use shuyu_app::{App, AppError, Ctx, NewOrg, NewPerson};
 use shuyu_core::{CreditCode, RequestId, Role};

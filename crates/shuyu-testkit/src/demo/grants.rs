@@ -4,14 +4,24 @@
 //! `App::seed_grant` as the system, the one way a grant is made until development agreements are.
 
 use shuyu_app::{
-    App, AppError, Ctx, FieldRequest, NewGrant, ResourceRequest, Scenario, ScenarioCategory, Term,
+    App, AppError, ClampBounds, Ctx, FieldRequest, NewGrant, ResourceRequest, Scenario,
+    ScenarioCategory, Term,
 };
-use shuyu_catalog::Resource;
+use shuyu_catalog::{FieldType, Resource};
 use shuyu_core::OrgId;
 use shuyu_profile::UsageMethod;
 
 /// The scenario of the demo grant.
 pub const DEMO_SCENARIO: &str = "区域就医与参保情况统计分析";
+
+/// The workspace tables of the demo grant's two resources.
+pub const DEMO_TABLES: [&str; 2] = ["social_insurance", "clinic_visits"];
+
+/// Clamping bounds of the demo grant's money fields (yuan), for differentially private sums.
+const MONEY_BOUNDS: ClampBounds = ClampBounds {
+    lower: 0,
+    upper: 50_000,
+};
 
 /// Days the demo grant runs from the seeding day (within every shipped profile's longest term).
 const DEMO_TERM_DAYS: i64 = 180;
@@ -25,18 +35,27 @@ pub(super) async fn seed(
     operator: OrgId,
 ) -> Result<(), AppError> {
     let mut resources = Vec::new();
-    for resource in approved.iter().skip(1).take(2) {
+    for (resource, table) in approved
+        .iter()
+        .skip(1)
+        .take(2)
+        .zip(DEMO_TABLES.iter().copied())
+    {
         let version = resource
             .current()
             .ok_or_else(|| AppError::Internal("a demo resource has no approved version".into()))?;
         resources.push(ResourceRequest {
             resource: resource.id(),
             version: version.id(),
+            table: table.into(),
             fields: version
                 .content()
                 .fields()
                 .iter()
-                .map(|f| FieldRequest::default_handling(f.name().as_str()))
+                .map(|f| FieldRequest {
+                    bounds: (f.field_type() == FieldType::Decimal).then_some(MONEY_BOUNDS),
+                    ..FieldRequest::default_handling(f.name().as_str())
+                })
                 .collect(),
         });
     }
