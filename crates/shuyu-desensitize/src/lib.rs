@@ -5,7 +5,8 @@
 //! [`default_rule`] turns that choice, the field's identifier format and its Arrow type into a
 //! concrete, parameterised [`Rule`]; a reviewer may store a tighter rule with a grant (a `Rule` is
 //! serde JSON) and [`tightens`] checks that it is at least as strict as the default. [`apply`] runs a
-//! rule over a whole column.
+//! rule over a whole column, [`apply_batch`] a [`TableRules`] (one rule per column, deny by default)
+//! over a whole batch, and [`Sampler`] draws the uniform sample of rows that is desensitized.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -52,6 +53,8 @@ mod error;
 mod kernels;
 mod key;
 mod rule;
+mod sample;
+mod table;
 mod time;
 
 pub use defaults::{
@@ -59,6 +62,8 @@ pub use defaults::{
     default_rule,
 };
 pub use error::DesensitizeError;
-pub use kernels::apply;
+pub use kernels::{apply, output_type};
 pub use key::{Context, HashKey};
 pub use rule::{Generalization, Rule, tightens};
+pub use sample::Sampler;
+pub use table::{TableRules, apply_batch};
