@@ -5,7 +5,8 @@
 //! Each dataset is an iterator of [`Row`]s with a fixed [`DatasetSchema`] (column names, types,
 //! descriptions, privacy roles) exposed as plain data, so the demo seed registers resource fields from
 //! it. Rows stream: memory does not grow with the row count. [`write_csv`] writes UTF-8 or GB18030 CSV,
-//! [`RecordBatches`] cuts rows into Arrow batches.
+//! [`RecordBatches`] cuts rows into Arrow batches. [`Marginals`] simulates rows of a real table from
+//! the observed marginal distribution of each of its columns, for development environments.
 //!
 //! Determinism: the people, enterprises and cards of a city are a pure function of the city seed
 //! (drawn once from the RNG passed to [`SyntheticCity::new`]) and their index, so the datasets join:
@@ -28,7 +29,9 @@ mod city;
 mod csv;
 mod datasets;
 mod entity_rng;
+mod fresh;
 mod schema;
+mod simulate;
 mod tables;
 
 pub use batches::RecordBatches;
@@ -38,6 +41,7 @@ pub use datasets::{
     BusRidership, ClinicVisits, EnterpriseRegistry, INSURANCE_RATES, InsuranceRate, SocialInsurance,
 };
 pub use schema::{ColumnSpec, ColumnType, Dataset, DatasetSchema, Row, Sensitivity, Value};
+pub use simulate::{MAX_BUCKETS, MAX_CATEGORIES, Marginals};
 
 /// Why a synthetic city or dataset could not be made or written.
 #[derive(Debug, thiserror::Error)]
@@ -58,4 +62,24 @@ pub enum SynthError {
     Write(#[from] std::io::Error),
     #[error("building an Arrow batch failed: {0}")]
     Batch(#[from] arrow_schema::ArrowError),
+    #[error(
+        "simulation needs `min_count` of at least 2 (a value seen fewer times could single a person out), not {0}"
+    )]
+    MinCount(u64),
+    #[error("an identifier format is given for the column `{0}`, which the table does not have")]
+    UnknownColumn(String),
+    #[error("the column `{column}` has type {data_type}, which cannot be simulated")]
+    UnsupportedType { column: String, data_type: String },
+    #[error(
+        "the identifier format given for the column `{column}` does not fit its type {data_type} (resident IDs and credit codes are text; a mobile number is text, Int64 or UInt64)"
+    )]
+    FormatType { column: String, data_type: String },
+    #[error(
+        "the batch does not have the schema the marginals were made for (column names and types must match)"
+    )]
+    SchemaMismatch,
+    #[error(
+        "the column `{column}` has no value, range or character observed at least {min_count} times, so there is nothing it can be simulated from without singling someone out"
+    )]
+    TooFewObservations { column: String, min_count: u64 },
 }
