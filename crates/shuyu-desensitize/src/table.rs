@@ -65,18 +65,23 @@ impl TableRules {
     /// Refuses a column without a rule, a rule without a column, duplicate rules, and rules that do
     /// not fit their column's type.
     pub fn output_schema(&self, input: &Schema) -> Result<SchemaRef, DesensitizeError> {
+        self.plan(input).map(|(schema, _)| schema)
+    }
+
+    /// The output schema and each input column's rule, in the input's column order.
+    fn plan(&self, input: &Schema) -> Result<(SchemaRef, Vec<&Rule>), DesensitizeError> {
         let rules = self.by_column(input)?;
         let fields = input
             .fields()
             .iter()
-            .zip(rules)
+            .zip(&rules)
             .map(|(field, rule)| {
                 output_type(rule, field.data_type())
                     .map(|data_type| Field::new(field.name(), data_type, true))
                     .map_err(|error| in_column(field.name(), error))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Arc::new(Schema::new(fields)))
+        Ok((Arc::new(Schema::new(fields)), rules))
     }
 
     /// Each input column's rule, in the input's column order, after the deny-by-default checks.
@@ -121,8 +126,7 @@ pub fn apply_batch(
     rules: &TableRules,
     ctx: &Context<'_>,
 ) -> Result<RecordBatch, DesensitizeError> {
-    let schema = rules.output_schema(batch.schema_ref())?;
-    let column_rules = rules.by_column(batch.schema_ref())?;
+    let (schema, column_rules) = rules.plan(batch.schema_ref())?;
     let mut ctx: Context<'_> = *ctx;
     if let Some(unit) = &rules.privacy_unit {
         let column =
