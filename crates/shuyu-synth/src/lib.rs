@@ -13,6 +13,37 @@
 //! a contributor's employer code is in the registry, a patient's resident ID is a contributor's. Row
 //! streams that need more randomness take their own seeded RNG. Same seeds, same rows.
 //!
+//! Simulating a real table for a development environment (inside the secure domain):
+//!
+//! ```
+//! use std::sync::Arc;
+//! use arrow_array::{ArrayRef, RecordBatch, StringArray};
+//! use arrow_schema::{DataType, Field, Schema};
+//! use rand::SeedableRng;
+//! use shuyu_quality::FormatKind;
+//! use shuyu_synth::Marginals;
+//!
+//! let schema = Arc::new(Schema::new(vec![
+//!     Field::new("resident_id", DataType::Utf8, true),
+//!     Field::new("district", DataType::Utf8, true),
+//! ]));
+//! let real = RecordBatch::try_new(schema.clone(), vec![
+//!     Arc::new(StringArray::from(vec!["11010519491231002X"; 6])) as ArrayRef,
+//!     Arc::new(StringArray::from(vec!["一区", "一区", "一区", "一区", "一区", "二区"])),
+//! ])?;
+//! let formats = [("resident_id".to_owned(), Some(FormatKind::ResidentId))];
+//! let mut marginals = Marginals::new(schema, &formats, 5)?;
+//! marginals.observe(&real)?; // every batch of the real table
+//! let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1); // the OS RNG in production
+//! let simulated = marginals.sample(100, &mut rng)?;
+//! let ids = simulated.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+//! let districts = simulated.column(1).as_any().downcast_ref::<StringArray>().unwrap();
+//! // Fresh, valid resident IDs; only the district seen at least 5 times.
+//! assert!(ids.iter().flatten().all(|id| FormatKind::ResidentId.check(id) && id != "11010519491231002X"));
+//! assert!(districts.iter().flatten().all(|d| d == "一区"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! Pure: no I/O besides writing to a passed `std::io::Write`, no clock.
 #![cfg_attr(
     test,

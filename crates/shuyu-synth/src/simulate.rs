@@ -552,128 +552,74 @@ impl Column {
         if self.rows == 0 {
             return Err(too_few());
         }
-        let null_rate = self.nulls as f64 / self.rows as f64;
-        let all_null = self.nulls >= self.rows;
-        let null = |rng: &mut _| all_null || random_bool(rng, null_rate);
+        let nulls = Nulls {
+            rate: self.nulls as f64 / self.rows as f64,
+            all: self.nulls >= self.rows,
+        };
         let values = match &self.model {
             Model::Boolean { trues, falses } => {
                 let choice = Weighted::frequent([(true, *trues), (false, *falses)], min_count);
-                if !all_null && choice.total() == 0 {
+                if !nulls.all && choice.total() == 0 {
                     return Err(too_few());
                 }
-                Values::Boolean(
-                    (0..rows)
-                        .map(|_| {
-                            if null(rng) {
-                                None
-                            } else {
-                                choice.draw(rng).copied()
-                            }
-                        })
-                        .collect(),
-                )
+                Values::Boolean(nulls.fill(rows, rng, |rng| choice.draw(rng).copied()))
             }
             Model::Number(histogram) | Model::DateText(histogram) => {
-                let histogram = &histogram.resolved(min_count);
+                let histogram = histogram.resolved(min_count);
                 let buckets =
                     Weighted::frequent(histogram.buckets.iter().map(|(k, c)| (*k, *c)), min_count);
-                if !all_null && buckets.total() == 0 {
+                if !nulls.all && buckets.total() == 0 {
                     return Err(too_few());
                 }
-                let draw = |rng: &mut _| {
-                    if null(rng) {
-                        return None;
-                    }
-                    buckets.draw(rng).copied()
+                let integer = |rng: &mut _| {
+                    let index = *buckets.draw(rng)?;
+                    Some(histogram.integer_in(index, rng))
                 };
-                if histogram.integer {
-                    let mut ints = Vec::with_capacity(rows);
-                    for _ in 0..rows {
-                        let index = draw(rng);
-                        ints.push(index.map(|index| histogram.integer_in(index, rng)));
+                match &self.model {
+                    Model::DateText(_) => {
+                        Values::Text(nulls.fill(rows, rng, |rng| integer(rng).and_then(date_text)))
                     }
-                    if matches!(self.model, Model::DateText(_)) {
-                        Values::Text(ints.into_iter().map(|d| d.and_then(date_text)).collect())
-                    } else {
-                        Values::Integer(ints)
-                    }
-                } else {
-                    let mut floats = Vec::with_capacity(rows);
-                    for _ in 0..rows {
-                        let index = draw(rng);
-                        floats.push(index.map(|index| histogram.float_in(index, rng)));
-                    }
-                    Values::Float(floats)
+                    _ if histogram.integer => Values::Integer(nulls.fill(rows, rng, integer)),
+                    _ => Values::Float(nulls.fill(rows, rng, |rng| {
+                        let index = *buckets.draw(rng)?;
+                        Some(histogram.float_in(index, rng))
+                    })),
                 }
             }
             Model::Text(model) => {
                 let non_null = self.rows.saturating_sub(self.nulls);
-                let categories = model.categories.as_ref().map(|categories| {
-                    let mut sorted: Vec<(&str, u64)> =
-                        categories.iter().map(|(v, c)| (v.as_str(), *c)).collect();
-                    sorted.sort_unstable();
-                    Weighted::frequent(sorted, min_count)
-                });
-                let categorical = categories.filter(|categories| {
-                    categories.total() > 0
-                        && categories.total() as f64 >= CATEGORICAL_SHARE * non_null as f64
-                });
-                let mut texts = Vec::with_capacity(rows);
-                if let Some(categories) = categorical {
-                    for _ in 0..rows {
-                        texts.push(if null(rng) {
-                            None
-                        } else {
-                            categories.draw(rng).map(|v| (*v).to_owned())
-                        });
-                    }
+                if let Some(categories) = model.frequent_categories(min_count, non_null) {
+                    Values::Text(nulls.fill(rows, rng, |rng| {
+                        categories.draw(rng).map(|v| (*v).to_owned())
+                    }))
                 } else {
-                    let lengths =
-                        Weighted::frequent(model.lengths.iter().map(|(l, c)| (*l, *c)), min_count);
-                    let mut chars: Vec<(char, u64)> =
-                        model.chars.iter().map(|(ch, c)| (*ch, *c)).collect();
-                    chars.sort_unstable();
-                    let chars = Weighted::frequent(chars, min_count);
+                    let (lengths, chars) = model.frequent_lengths_and_chars(min_count);
                     let needs_chars = lengths.items.iter().any(|l| *l > 0);
-                    if !all_null && (lengths.total() == 0 || (needs_chars && chars.total() == 0)) {
+                    if !nulls.all && (lengths.total() == 0 || (needs_chars && chars.total() == 0)) {
                         return Err(too_few());
                     }
-                    for _ in 0..rows {
-                        texts.push(if null(rng) {
-                            None
-                        } else {
-                            lengths.draw(rng).map(|length| {
-                                (0..*length)
-                                    .filter_map(|_| chars.draw(rng).copied())
-                                    .collect()
-                            })
-                        });
-                    }
+                    Values::Text(nulls.fill(rows, rng, |rng| {
+                        let length = *lengths.draw(rng)?;
+                        Some(
+                            (0..length)
+                                .filter_map(|_| chars.draw(rng).copied())
+                                .collect(),
+                        )
+                    }))
                 }
-                Values::Text(texts)
             }
             Model::Identifier(identifier) => {
-                let mut texts = Vec::with_capacity(rows);
-                for _ in 0..rows {
-                    texts.push(if null(rng) {
-                        None
-                    } else {
-                        Some(match identifier {
-                            Identifier::ResidentId => fresh::resident_id(rng),
-                            Identifier::CreditCode => fresh::credit_code(rng),
-                            Identifier::Mobile => fresh::mobile(rng),
-                        })
-                    });
-                }
+                let fresh = |rng: &mut _| {
+                    Some(match identifier {
+                        Identifier::ResidentId => fresh::resident_id(rng),
+                        Identifier::CreditCode => fresh::credit_code(rng),
+                        Identifier::Mobile => fresh::mobile(rng),
+                    })
+                };
                 if number_kind(&self.data_type).is_some() {
-                    Values::Integer(
-                        texts
-                            .into_iter()
-                            .map(|t| t.and_then(|t| t.parse::<i128>().ok()))
-                            .collect(),
-                    )
+                    Values::Integer(nulls.fill(rows, rng, |rng| fresh(rng)?.parse().ok()))
                 } else {
-                    Values::Text(texts)
+                    Values::Text(nulls.fill(rows, rng, fresh))
                 }
             }
         };
@@ -681,6 +627,58 @@ impl Column {
             column: self.name.clone(),
             data_type: self.data_type.to_string(),
         })
+    }
+}
+
+/// A column's observed NULL rate.
+struct Nulls {
+    rate: f64,
+    /// Every observed value was NULL (nothing else may be drawn).
+    all: bool,
+}
+
+impl Nulls {
+    /// `rows` values: NULL with the observed rate, otherwise drawn by `value`.
+    fn fill<T, R: CryptoRng>(
+        &self,
+        rows: usize,
+        rng: &mut R,
+        mut value: impl FnMut(&mut R) -> Option<T>,
+    ) -> Vec<Option<T>> {
+        (0..rows)
+            .map(|_| {
+                if self.all || random_bool(rng, self.rate) {
+                    None
+                } else {
+                    value(rng)
+                }
+            })
+            .collect()
+    }
+}
+
+impl TextModel {
+    /// The categories seen at least `min_count` times, in value order, if the column is tracked
+    /// categorically and they cover [`CATEGORICAL_SHARE`] of its `non_null` values.
+    fn frequent_categories(&self, min_count: u64, non_null: u64) -> Option<Weighted<&str>> {
+        let mut sorted: Vec<(&str, u64)> = self
+            .categories
+            .as_ref()?
+            .iter()
+            .map(|(value, count)| (value.as_str(), *count))
+            .collect();
+        sorted.sort_unstable();
+        let frequent = Weighted::frequent(sorted, min_count);
+        (frequent.total() > 0 && frequent.total() as f64 >= CATEGORICAL_SHARE * non_null as f64)
+            .then_some(frequent)
+    }
+
+    /// The lengths and the characters seen at least `min_count` times, in order.
+    fn frequent_lengths_and_chars(&self, min_count: u64) -> (Weighted<usize>, Weighted<char>) {
+        let lengths = Weighted::frequent(self.lengths.iter().map(|(l, c)| (*l, *c)), min_count);
+        let mut chars: Vec<(char, u64)> = self.chars.iter().map(|(ch, c)| (*ch, *c)).collect();
+        chars.sort_unstable();
+        (lengths, Weighted::frequent(chars, min_count))
     }
 }
 
