@@ -462,3 +462,161 @@ fn distributions_around_zero_are_simulated_on_both_sides() {
     assert!(values.values().iter().all(|n| (5..=6).contains(n)));
     assert!(values.values().contains(&5) && values.values().contains(&6));
 }
+
+#[test]
+fn every_supported_arrow_type_is_simulated_in_its_own_type() {
+    use arrow_array::{
+        Date64Array, Decimal128Array, Float32Array, Int8Array, Int32Array, LargeStringArray,
+        StringViewArray, TimestampMillisecondArray, UInt8Array, UInt64Array,
+    };
+    use arrow_schema::TimeUnit;
+    let n = 600;
+    let columns: Vec<(Field, ArrayRef)> = vec![
+        (
+            Field::new("i8", DataType::Int8, true),
+            Arc::new(Int8Array::from_iter(
+                (0..n).map(|i| Some((i % 7) as i8 - 3)),
+            )),
+        ),
+        (
+            Field::new("i32", DataType::Int32, true),
+            Arc::new(Int32Array::from_iter((0..n).map(|i| Some(i * 37)))),
+        ),
+        (
+            Field::new("u8", DataType::UInt8, true),
+            Arc::new(UInt8Array::from_iter((0..n).map(|i| Some((i % 200) as u8)))),
+        ),
+        (
+            Field::new("mobile_number", DataType::UInt64, true),
+            Arc::new(UInt64Array::from_iter(
+                (0..n).map(|i| Some(13_800_000_000 + i as u64)),
+            )),
+        ),
+        (
+            Field::new("money", DataType::Decimal128(12, 2), true),
+            Arc::new(
+                Decimal128Array::from_iter((0..n).map(|i| Some(i128::from(i) * 1_234)))
+                    .with_precision_and_scale(12, 2)
+                    .unwrap(),
+            ),
+        ),
+        (
+            Field::new("ratio", DataType::Float32, true),
+            Arc::new(Float32Array::from_iter(
+                (0..n).map(|i| Some(i as f32 / 600.0)),
+            )),
+        ),
+        (
+            Field::new("day64", DataType::Date64, true),
+            Arc::new(Date64Array::from_iter(
+                (0..n).map(|i| Some(1_700_000_000_000 + i64::from(i) * 86_400_000)),
+            )),
+        ),
+        (
+            Field::new(
+                "at",
+                DataType::Timestamp(TimeUnit::Millisecond, Some("+08:00".into())),
+                true,
+            ),
+            Arc::new(
+                TimestampMillisecondArray::from_iter(
+                    (0..n).map(|i| Some(1_700_000_000_000 + i64::from(i) * 1_000)),
+                )
+                .with_timezone("+08:00"),
+            ),
+        ),
+        (
+            Field::new("large", DataType::LargeUtf8, true),
+            Arc::new(LargeStringArray::from_iter(
+                (0..n).map(|i| Some(["甲", "乙", "丙"][i as usize % 3])),
+            )),
+        ),
+        (
+            Field::new("view", DataType::Utf8View, true),
+            Arc::new(StringViewArray::from_iter(
+                (0..n).map(|i| (i % 4 != 0).then(|| format!("{}-day", 2000 + i % 20))),
+            )),
+        ),
+        (
+            Field::new("birth", DataType::Utf8, true),
+            Arc::new(StringArray::from_iter((0..n).map(|i| {
+                Some(format!("19{:02}-0{}-1{}", 50 + i % 40, 1 + i % 9, i % 10))
+            }))),
+        ),
+    ];
+    let schema = Arc::new(Schema::new(
+        columns.iter().map(|(f, _)| f.clone()).collect::<Vec<_>>(),
+    ));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        columns.into_iter().map(|(_, a)| a).collect(),
+    )
+    .unwrap();
+    let formats = [
+        ("mobile_number".to_owned(), Some(FormatKind::Mobile)),
+        ("birth".to_owned(), Some(FormatKind::Date)),
+    ];
+    let mut marginals = Marginals::new(schema.clone(), &formats, MIN_COUNT).unwrap();
+    marginals.observe(&batch).unwrap();
+    let out = marginals
+        .sample(2_000, &mut ChaCha20Rng::seed_from_u64(8))
+        .unwrap();
+    assert_eq!(out.schema(), schema);
+    let mut compared = Vec::new();
+    for (index, field) in schema.fields().iter().enumerate() {
+        let format = formats
+            .iter()
+            .find(|(name, _)| name == field.name())
+            .and_then(|(_, f)| *f)
+            .unwrap_or_default();
+        let profile = |array: &ArrayRef| {
+            let mut profiler = FieldProfiler::new(format);
+            profiler.update(array).unwrap();
+            profiler.finish()
+        };
+        let (real, sim) = (profile(batch.column(index)), profile(out.column(index)));
+        assert!(
+            (real.null_rate - sim.null_rate).abs() < 0.04,
+            "{}: {} vs {}",
+            field.name(),
+            real.null_rate,
+            sim.null_rate
+        );
+        if format != FormatKind::None {
+            assert_eq!(sim.invalid, Some(0), "{}", field.name());
+        }
+        match (real.extent, sim.extent) {
+            (Some(Extent::Integer { min, max }), Some(Extent::Integer { min: a, max: b })) => {
+                assert!(min <= a && b <= max, "{}: {a}..{b}", field.name());
+                compared.push(field.name().clone());
+            }
+            (Some(Extent::Unsigned { min, max }), Some(Extent::Unsigned { min: a, max: b }))
+                if format == FormatKind::None =>
+            {
+                assert!(min <= a && b <= max, "{}: {a}..{b}", field.name());
+                compared.push(field.name().clone());
+            }
+            (Some(Extent::Number { min, max }), Some(Extent::Number { min: a, max: b })) => {
+                assert!(min <= a && b <= max, "{}: {a}..{b}", field.name());
+                compared.push(field.name().clone());
+            }
+            (Some(Extent::Timestamp { min, max }), Some(Extent::Timestamp { min: a, max: b })) => {
+                assert!(min <= a && b <= max, "{}: {a}..{b}", field.name());
+                compared.push(field.name().clone());
+            }
+            (Some(Extent::Date { min, max }), Some(Extent::Date { min: a, max: b })) => {
+                assert!(min <= a && b <= max, "{}: {a}..{b}", field.name());
+                compared.push(field.name().clone());
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(compared.len(), 7, "ranges compared: {compared:?}");
+    // Mobile numbers stored as integers are fresh valid numbers, never the observed ones.
+    let mobiles = out
+        .column(3)
+        .as_primitive::<arrow_array::types::UInt64Type>();
+    assert!(mobiles.values().iter().all(|m| {
+        FormatKind::Mobile.check(&m.to_string()) && !(13_800_000_000..13_800_000_600).contains(m)
+    }));
+}
