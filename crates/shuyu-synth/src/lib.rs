@@ -72,7 +72,7 @@ pub use datasets::{
     BusRidership, ClinicVisits, EnterpriseRegistry, INSURANCE_RATES, InsuranceRate, SocialInsurance,
 };
 pub use schema::{ColumnSpec, ColumnType, Dataset, DatasetSchema, Row, Sensitivity, Value};
-pub use simulate::{MAX_BUCKETS, MAX_CATEGORIES, Marginals};
+pub use simulate::{MAX_BUCKETS, MAX_CATEGORIES, MAX_CATEGORY_BYTES, Marginals};
 
 /// Why a synthetic city or dataset could not be made or written.
 #[derive(Debug, thiserror::Error)]

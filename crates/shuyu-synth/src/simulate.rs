@@ -11,19 +11,21 @@
 //! - **identifier formats** (resident ID, credit code, mobile): fresh format-valid values from an RNG
 //!   alone. Observed identifiers are never stored, so none is ever emitted (only a chance equality,
 //!   about one in 10⁹ per value, is possible);
-//! - **text without a format**: categorical frequencies of at most [`MAX_CATEGORIES`] distinct values,
-//!   used when the values seen at least `min_count` times cover at least half of the column; otherwise
-//!   (too many distinct values, or mostly rare ones) a length/charset model: a length drawn from the
-//!   observed lengths, characters drawn independently from the observed character frequencies. Such
-//!   a random string can coincide with an observed one only by chance, never by copying;
+//! - **text without a format**: categorical frequencies of at most [`MAX_CATEGORIES`] distinct values
+//!   of at most [`MAX_CATEGORY_BYTES`] bytes, used when the values seen at least `min_count` times
+//!   cover at least half of the column; otherwise (too many distinct values, long free text, or
+//!   mostly rare values) a length/charset model: a length drawn from the observed lengths, characters
+//!   drawn independently from the observed character frequencies. Such a random string can coincide
+//!   with an observed one only by chance, never by copying;
 //! - **date text** (`YYYY-MM-DD`), **dates, timestamps and numbers** (integers, decimals, floats):
 //!   a histogram of equal-width buckets whose width is a power of two (1 for integers, days, seconds
-//!   and decimal units at first; 2⁻²⁰ for floats), doubled whenever more than [`MAX_BUCKETS`]
-//!   buckets are occupied. At sampling time the width keeps doubling until the buckets seen at least
+//!   and decimal units at first; 2⁻²⁰ for floats), doubled whenever more than [`MAX_BUCKETS`] buckets
+//!   are occupied. At sampling time the width keeps doubling until the buckets seen at least
 //!   `min_count` times hold 90 % of the values (so only outlying buckets are dropped). A value is
-//!   drawn uniformly within a bucket, clipped to the observed minimum and maximum. Integers, dates and decimals stay integral in their own unit, so an integer
-//!   column with few distinct values is simulated by its exact frequencies. Date text that is not a
-//!   real date is not counted; the simulated values are all valid;
+//!   drawn uniformly within a bucket, clipped to the observed minimum and maximum. Integers, dates and
+//!   decimals stay integral in their own unit, so an integer column with few distinct values (at
+//!   most [`MAX_BUCKETS`]) is simulated by its exact frequencies. Date text that is not a real date is
+//!   not counted; the simulated values are all valid;
 //! - **booleans**: frequency of true and false.
 //!
 //! The NULL rate of every column is kept. Floats that are NaN or infinite are not counted and are
@@ -31,11 +33,17 @@
 //!
 //! What must never happen: a category, a histogram bucket, a length, a character or a boolean value
 //! seen fewer than `min_count` times (at least 2) is never emitted, since it could single a person
-//! out. While observing, the categorical table holds each distinct value up to [`MAX_CATEGORIES`] with
-//! its count (it lives inside the domain, is never printed — `Debug` shows column names and models
-//! only — and is dropped once the column overflows it); every other model holds counts only, and no
-//! model ever holds a row. A column whose non-null values are all too rare to draw from is refused
+//! out. (Inside a bucket wider than one unit every value is equally likely, so a value that occurs
+//! once may be drawn by chance among its common neighbours; it is never copied.) While observing, the
+//! categorical table holds each distinct value up to [`MAX_CATEGORIES`] with its count (it lives
+//! inside the domain, is never printed — `Debug` shows column names and models only — and is dropped
+//! once the column overflows it); every other model holds counts only, and no model ever holds a
+//! row. A column whose non-null values are all too rare to draw from is refused
 //! ([`SynthError::TooFewObservations`]) rather than simulated from them.
+//!
+//! Memory does not grow with the row count: at most [`MAX_CATEGORIES`] × [`MAX_CATEGORY_BYTES`] of
+//! categories and [`MAX_BUCKETS`] buckets per column, plus one count per distinct length and
+//! character.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -63,6 +71,9 @@ use crate::{SynthError, fresh};
 /// Most distinct values of a text column tracked as categories; beyond it the column is simulated by
 /// its length/charset model.
 pub const MAX_CATEGORIES: usize = 1_000;
+/// Longest text value tracked as a category, in bytes; a longer value is free text and makes its
+/// column use the length/charset model.
+pub const MAX_CATEGORY_BYTES: usize = 256;
 /// Most occupied buckets of a numeric histogram; beyond it the bucket width doubles.
 pub const MAX_BUCKETS: usize = 1_024;
 /// Share of a text column's non-null values that its frequent categories must cover for the column
@@ -461,7 +472,8 @@ impl Histogram {
 
 #[derive(Default)]
 struct TextModel {
-    /// `None` once more than [`MAX_CATEGORIES`] distinct values were seen.
+    /// `None` once more than [`MAX_CATEGORIES`] distinct values, or one longer than
+    /// [`MAX_CATEGORY_BYTES`], were seen.
     categories: Option<HashMap<String, u64>>,
     overflowed: bool,
     lengths: BTreeMap<usize, u64>,
@@ -474,7 +486,7 @@ impl TextModel {
             let categories = self.categories.get_or_insert_with(HashMap::new);
             if let Some(count) = categories.get_mut(value) {
                 *count = count.saturating_add(1);
-            } else if categories.len() < MAX_CATEGORIES {
+            } else if categories.len() < MAX_CATEGORIES && value.len() <= MAX_CATEGORY_BYTES {
                 categories.insert(value.to_owned(), 1);
             } else {
                 self.categories = None;

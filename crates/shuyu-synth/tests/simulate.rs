@@ -620,3 +620,34 @@ fn every_supported_arrow_type_is_simulated_in_its_own_type() {
         FormatKind::Mobile.check(&m.to_string()) && !(13_800_000_000..13_800_000_600).contains(m)
     }));
 }
+
+#[test]
+fn long_free_text_is_never_kept_as_a_category() {
+    let schema = Arc::new(Schema::new(vec![Field::new("note", DataType::Utf8, false)]));
+    let long = "x".repeat(300);
+    let mut notes: Vec<&str> = vec!["aa"; 20];
+    notes.extend(vec!["bb"; 20]);
+    notes.extend(vec![long.as_str(); 10]);
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![Arc::new(StringArray::from(notes)) as ArrayRef],
+    )
+    .unwrap();
+    let mut marginals = Marginals::new(schema, &[], MIN_COUNT).unwrap();
+    marginals.observe(&batch).unwrap();
+    let out = marginals
+        .sample(1_000, &mut ChaCha20Rng::seed_from_u64(12))
+        .unwrap();
+    let values: Vec<&str> = out.column(0).as_string::<i32>().iter().flatten().collect();
+    // The length/charset model: lengths 2 and 300 of the characters a, b and x, mixed.
+    assert!(
+        values
+            .iter()
+            .all(|v| matches!(v.chars().count(), 2 | 300) && v.chars().all(|c| "abx".contains(c)))
+    );
+    assert!(
+        values
+            .iter()
+            .any(|v| !["aa", "bb", long.as_str()].contains(v))
+    );
+}
