@@ -13,6 +13,8 @@
 //!
 //! The sample's row order is the reservoir's slot order, not the stream's.
 
+use std::fmt;
+
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use arrow_select::interleave::interleave_record_batch;
@@ -21,7 +23,6 @@ use rand::{CryptoRng, RngExt};
 use crate::DesensitizeError;
 
 /// A reservoir sample of at most `capacity` rows over a stream of batches of one schema.
-#[derive(Debug)]
 pub struct Sampler {
     schema: SchemaRef,
     capacity: usize,
@@ -31,6 +32,17 @@ pub struct Sampler {
     /// Once the reservoir is full: the stream index of the next row to enter, and Algorithm L's `W`.
     next: u64,
     w: f64,
+}
+
+/// Counts only: the reservoir holds real rows, which must never reach a log.
+impl fmt::Debug for Sampler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sampler")
+            .field("capacity", &self.capacity)
+            .field("held", &self.reservoir.num_rows())
+            .field("seen", &self.seen)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Sampler {

@@ -424,7 +424,7 @@ fn the_same_seed_gives_the_same_sample() {
 }
 
 #[test]
-fn the_sampler_refuses_a_batch_of_another_schema_and_keeps_nothing_at_capacity_zero() {
+fn the_sampler_refuses_another_schema_prints_no_rows_and_keeps_nothing_at_capacity_zero() {
     let mut rng = ChaCha20Rng::seed_from_u64(0);
     let mut sampler = Sampler::new(numbers_schema(), 5);
     let other = batch(&IDS, &[None, None], 1.0);
@@ -432,6 +432,11 @@ fn the_sampler_refuses_a_batch_of_another_schema_and_keeps_nothing_at_capacity_z
         sampler.push(&other, &mut rng).unwrap_err(),
         DesensitizeError::SchemaMismatch
     );
+    sampler
+        .push(&numbered(4_242, 4_245, 3)[0], &mut rng)
+        .unwrap();
+    let debug = format!("{sampler:?}");
+    assert_eq!(debug, "Sampler { capacity: 5, held: 3, seen: 3, .. }");
     let mut none = Sampler::new(numbers_schema(), 0);
     for batch in numbered(0, 50, 10) {
         none.push(&batch, &mut rng).unwrap();
