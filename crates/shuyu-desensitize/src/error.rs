@@ -44,4 +44,37 @@ pub enum DesensitizeError {
         "the desensitization rule `{rule}` counts ages from birth dates and needs the reference date; pass it with `Context::with_as_of`"
     )]
     MissingAsOf { rule: &'static str },
+    /// A column of the batch has no rule: deny by default, every column must be named.
+    #[error(
+        "the column `{column}` has no desensitization rule; give every column of the table a rule (`null` to drop its values)"
+    )]
+    MissingRule { column: String },
+    /// A rule names a column the batch does not have (a misspelt or stale rule would otherwise go
+    /// unnoticed).
+    #[error(
+        "a desensitization rule names the column `{column}`, which the table does not have; remove the rule or fix its name"
+    )]
+    RuleWithoutColumn { column: String },
+    /// Two rules name the same column.
+    #[error("the column `{column}` has more than one desensitization rule; keep exactly one")]
+    DuplicateRule { column: String },
+    /// The privacy-unit column named in the table rules is not in the batch.
+    #[error("the privacy-unit column `{column}` is not in the table; name a column the table has")]
+    PrivacyUnitColumn { column: String },
+    /// A rule failed on one column; the inner error says why.
+    #[error("column `{column}`: {error}")]
+    Column {
+        column: String,
+        error: Box<DesensitizeError>,
+    },
+    /// A batch pushed to a [`Sampler`](crate::Sampler) has other column names or types than the
+    /// sampler was made for.
+    #[error(
+        "the batch does not have the sampler's schema (column names and types must match the schema given to `Sampler::new`)"
+    )]
+    SchemaMismatch,
+    /// Arrow refused to assemble a result (a bug: the types are checked beforehand). Arrow's own
+    /// message is not kept, so no value can leak through it.
+    #[error("assembling the {operation} failed inside Arrow; this is a bug, please report it")]
+    Assembly { operation: &'static str },
 }

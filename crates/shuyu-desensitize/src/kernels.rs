@@ -87,6 +87,25 @@ pub fn apply(
     }
 }
 
+/// The type [`apply`] gives when `rule` runs over a column of type `input`, without running it: the
+/// input type, except that masking, hashing and truncating an integer column give `Utf8`, and an age
+/// band of a birth-date column (`Date32`, timestamps) gives `Int32`. It depends on the rule and the
+/// type only, never on values, so a table's desensitized schema is known before any batch is read.
+/// Errors as [`apply`] does for invalid rules and rules that do not fit the type.
+pub fn output_type(rule: &Rule, input: &DataType) -> Result<DataType, DesensitizeError> {
+    rule.validate()?;
+    if !rule.accepts(input) {
+        return Err(unsupported(rule, input));
+    }
+    let integer = matches!(input, DataType::Int32 | DataType::Int64);
+    let date = matches!(input, DataType::Date32 | DataType::Timestamp(..));
+    Ok(match rule {
+        Rule::Mask { .. } | Rule::Hash { .. } | Rule::Truncate { .. } if integer => DataType::Utf8,
+        Rule::Generalize(Generalization::AgeBand { .. }) if date => DataType::Int32,
+        _ => input.clone(),
+    })
+}
+
 fn unsupported(rule: &Rule, data_type: &DataType) -> DesensitizeError {
     DesensitizeError::Unsupported {
         rule: rule.name(),

@@ -5,12 +5,44 @@
 //! Each dataset is an iterator of [`Row`]s with a fixed [`DatasetSchema`] (column names, types,
 //! descriptions, privacy roles) exposed as plain data, so the demo seed registers resource fields from
 //! it. Rows stream: memory does not grow with the row count. [`write_csv`] writes UTF-8 or GB18030 CSV,
-//! [`RecordBatches`] cuts rows into Arrow batches.
+//! [`RecordBatches`] cuts rows into Arrow batches. [`Marginals`] simulates rows of a real table from
+//! the observed marginal distribution of each of its columns, for development environments.
 //!
 //! Determinism: the people, enterprises and cards of a city are a pure function of the city seed
 //! (drawn once from the RNG passed to [`SyntheticCity::new`]) and their index, so the datasets join:
 //! a contributor's employer code is in the registry, a patient's resident ID is a contributor's. Row
 //! streams that need more randomness take their own seeded RNG. Same seeds, same rows.
+//!
+//! Simulating a real table for a development environment (inside the secure domain):
+//!
+//! ```
+//! use std::sync::Arc;
+//! use arrow_array::{ArrayRef, RecordBatch, StringArray};
+//! use arrow_schema::{DataType, Field, Schema};
+//! use rand::SeedableRng;
+//! use shuyu_quality::FormatKind;
+//! use shuyu_synth::Marginals;
+//!
+//! let schema = Arc::new(Schema::new(vec![
+//!     Field::new("resident_id", DataType::Utf8, true),
+//!     Field::new("district", DataType::Utf8, true),
+//! ]));
+//! let real = RecordBatch::try_new(schema.clone(), vec![
+//!     Arc::new(StringArray::from(vec!["11010519491231002X"; 6])) as ArrayRef,
+//!     Arc::new(StringArray::from(vec!["一区", "一区", "一区", "一区", "一区", "二区"])),
+//! ])?;
+//! let formats = [("resident_id".to_owned(), Some(FormatKind::ResidentId))];
+//! let mut marginals = Marginals::new(schema, &formats, 5)?;
+//! marginals.observe(&real)?; // every batch of the real table
+//! let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1); // the OS RNG in production
+//! let simulated = marginals.sample(100, &mut rng)?;
+//! let ids = simulated.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+//! let districts = simulated.column(1).as_any().downcast_ref::<StringArray>().unwrap();
+//! // Fresh, valid resident IDs; only the district seen at least 5 times.
+//! assert!(ids.iter().flatten().all(|id| FormatKind::ResidentId.check(id) && id != "11010519491231002X"));
+//! assert!(districts.iter().flatten().all(|d| d == "一区"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! Pure: no I/O besides writing to a passed `std::io::Write`, no clock.
 #![cfg_attr(
@@ -28,7 +60,9 @@ mod city;
 mod csv;
 mod datasets;
 mod entity_rng;
+mod fresh;
 mod schema;
+mod simulate;
 mod tables;
 
 pub use batches::RecordBatches;
@@ -38,6 +72,7 @@ pub use datasets::{
     BusRidership, ClinicVisits, EnterpriseRegistry, INSURANCE_RATES, InsuranceRate, SocialInsurance,
 };
 pub use schema::{ColumnSpec, ColumnType, Dataset, DatasetSchema, Row, Sensitivity, Value};
+pub use simulate::{MAX_BUCKETS, MAX_CATEGORIES, MAX_CATEGORY_BYTES, Marginals};
 
 /// Why a synthetic city or dataset could not be made or written.
 #[derive(Debug, thiserror::Error)]
@@ -58,4 +93,24 @@ pub enum SynthError {
     Write(#[from] std::io::Error),
     #[error("building an Arrow batch failed: {0}")]
     Batch(#[from] arrow_schema::ArrowError),
+    #[error(
+        "simulation needs `min_count` of at least 2 (a value seen fewer times could single a person out), not {0}"
+    )]
+    MinCount(u64),
+    #[error("an identifier format is given for the column `{0}`, which the table does not have")]
+    UnknownColumn(String),
+    #[error("the column `{column}` has type {data_type}, which cannot be simulated")]
+    UnsupportedType { column: String, data_type: String },
+    #[error(
+        "the identifier format given for the column `{column}` does not fit its type {data_type} (resident IDs and credit codes are text; a mobile number is text, Int64 or UInt64)"
+    )]
+    FormatType { column: String, data_type: String },
+    #[error(
+        "the batch does not have the schema the marginals were made for (column names and types must match)"
+    )]
+    SchemaMismatch,
+    #[error(
+        "the column `{column}` has no value, range or character observed at least {min_count} times, so there is nothing it can be simulated from without singling someone out"
+    )]
+    TooFewObservations { column: String, min_count: u64 },
 }
