@@ -144,12 +144,39 @@ impl DataStore {
         &self.jobs
     }
 
-    fn ring(&self) -> Result<Arc<KeyRing>, AppError> {
+    pub(crate) fn ring(&self) -> Result<Arc<KeyRing>, AppError> {
         self.ring
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
             .ok_or_else(|| AppError::Unavailable(KeyError::MissingMasterKey.to_string()))
+    }
+
+    /// The decrypting store of every object (dataset and workspace files alike).
+    pub(crate) fn objects(&self) -> Arc<dyn ObjectStore> {
+        Arc::clone(&self.objects)
+    }
+
+    /// Makes `dataset`'s object readable: its data key, unwrapped by `ring`, joins the key map.
+    pub(crate) fn open_dataset_key(
+        &self,
+        ring: &KeyRing,
+        dataset: &StoredDataset,
+    ) -> Result<(), AppError> {
+        let key = ring.data_key(&dataset.wrapped_key).map_err(|e| {
+            AppError::Unavailable(format!(
+                "dataset {}: cannot open its data key: {e}",
+                dataset.id
+            ))
+        })?;
+        let prefix = Path::from(format!("datasets/{}/{}", dataset.resource, dataset.id));
+        self.keys.insert(&prefix, key);
+        Ok(())
+    }
+
+    /// Makes the objects under `prefix` readable and writable with `key`.
+    pub(crate) fn insert_key(&self, prefix: &Path, key: shuyu_engine::DataKey) {
+        self.keys.insert(prefix, key);
     }
 
     fn set_ring(&self, ring: KeyRing) {

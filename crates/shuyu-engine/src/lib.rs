@@ -37,6 +37,7 @@ pub use import::{
     arrow_schema, import_csv, import_parquet, publish,
 };
 pub use keys::{KeyError, KeyRing, MASTER_KEY_ENV};
+pub use shuyu_crypto::DataKey;
 pub use spool::{SpoolReader, SpoolWriter, Spooled};
 pub use storage::{ObjectStorage, S3Storage, Secret, StorageError};
 pub use store::{EncryptedStore, EncryptedStoreError, KeyResolver, PrefixKeys};

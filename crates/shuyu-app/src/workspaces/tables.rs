@@ -19,7 +19,7 @@ use shuyu_sandbox::{Limits, SandboxSession, SessionSpec, TableSpec};
 use shuyu_store::{StoredDataset, StoredDevTable};
 
 use super::Env;
-use super::scope::ScopedStore;
+use shuyu_sandbox::ScopedStore;
 use crate::{App, AppError};
 
 /// Result rows a development query may return (they are stored with the query).
