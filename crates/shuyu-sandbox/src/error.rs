@@ -129,6 +129,16 @@ pub enum SandboxError {
     /// The query's result is not allowed by the column controls (names the column and why).
     #[error(transparent)]
     ColumnControl(#[from] crate::control::ControlError),
+    /// The differential privacy parameters of the grant or query cannot be used (a
+    /// non-positive ε, δ out of range, `L` or `C` of 0, unusable bounds).
+    #[error("the differential privacy parameters cannot be used: {reason}")]
+    DpParameters {
+        /// Which parameter and what to change.
+        reason: String,
+    },
+    /// A differential privacy mechanism refused (its message names the parameter, never a value).
+    #[error("differential privacy: {0}")]
+    Dp(#[from] shuyu_dp::DpError),
     /// Any other planning error (syntax, types, ambiguity); the message is DataFusion's.
     #[error("the query is not valid: {message}")]
     InvalidQuery {

@@ -28,12 +28,18 @@
 //! - **Output control for `aggregate` grants** ([`output`]): [`SandboxSession::execute_aggregate`]
 //!   runs only grouped COUNT/SUM/AVG and drops groups with fewer than `k` distinct privacy units,
 //!   reporting what it suppressed.
+//! - **Differential privacy for `dp_aggregate` grants** ([`dp`]):
+//!   [`SandboxSession::preview_dp`] states the cost and expected errors without reading data;
+//!   [`SandboxSession::execute_dp`] bounds each privacy unit's contribution (`L` groups, `C` rows),
+//!   selects groups privately and answers COUNT/SUM/AVG with noise from `shuyu-dp`.
+//! - **Plan fingerprints** ([`mod@fingerprint`]): an SM3 digest of the optimized, normalized plan and
+//!   the control parameters, for the privacy ledger's free repeats.
 //! - **No values in errors.** Refusals name the table, column, function or statement kind;
 //!   failures while running are reduced to their kind.
 //!
 //! What it does **not** do yet (later pieces of the secure domain): deciding who may query
-//! (`shuyu-policy`), grant terms and liveness, differential privacy (`shuyu-dp` has the samplers
-//! and the ledger; applying them to a plan is not wired), desensitization of development tables
+//! (`shuyu-policy`), grant terms and liveness, spending the privacy budget (the caller charges
+//! `shuyu-dp`'s ledger with the preview's cost under the plan's fingerprint), desensitization of development tables
 //! (`shuyu-desensitize`), dev/prod plan equivalence, result storage and auditing. It measures compute
 //! time from DataFusion's operator metrics, not kernel thread CPU time. It must never be given a
 //! store that holds more than the datasets the session's tables point to.
@@ -53,7 +59,9 @@
 
 pub mod check;
 pub mod control;
+pub mod dp;
 pub mod error;
+pub mod fingerprint;
 pub mod functions;
 pub mod guard;
 pub mod output;
@@ -63,7 +71,9 @@ pub mod store;
 
 pub use check::check_plan;
 pub use control::{ControlError, Controls, OutputColumn, Reason, derive};
+pub use dp::{DpAggregate, DpColumn, DpControl, DpOutput, DpPreview};
 pub use error::{SandboxError, StatementKind};
+pub use fingerprint::fingerprint;
 pub use store::ScopedStore;
 pub use output::{AggregateControl, ControlledPlan, Suppression, apply_aggregate_control};
 pub use session::{

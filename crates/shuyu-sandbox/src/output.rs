@@ -113,13 +113,13 @@ pub fn apply_aggregate_control(
     Ok(ControlledPlan { plan, suppressed })
 }
 
-fn invalid(e: DataFusionError) -> SandboxError {
+pub(crate) fn invalid(e: DataFusionError) -> SandboxError {
     SandboxError::InvalidQuery {
         message: e.strip_backtrace(),
     }
 }
 
-fn refuse(reason: impl Into<String>) -> SandboxError {
+pub(crate) fn refuse(reason: impl Into<String>) -> SandboxError {
     SandboxError::OutputNotAllowed {
         reason: reason.into(),
     }
@@ -133,7 +133,7 @@ fn row_level() -> SandboxError {
 }
 
 /// The aggregate at the top of `plan`, through the nodes that only filter, order or rename it.
-fn top_aggregate(plan: &LogicalPlan) -> Result<&Aggregate, SandboxError> {
+pub(crate) fn top_aggregate(plan: &LogicalPlan) -> Result<&Aggregate, SandboxError> {
     match plan {
         LogicalPlan::Aggregate(aggregate) => Ok(aggregate),
         LogicalPlan::Projection(_)
@@ -157,7 +157,7 @@ fn top_aggregate(plan: &LogicalPlan) -> Result<&Aggregate, SandboxError> {
     }
 }
 
-fn has_subquery(node: &LogicalPlan) -> bool {
+pub(crate) fn has_subquery(node: &LogicalPlan) -> bool {
     let mut found = false;
     let _ = node.apply_expressions(|expr| {
         expr.apply(|e| {
@@ -178,7 +178,7 @@ fn has_subquery(node: &LogicalPlan) -> bool {
 }
 
 /// Every aggregate call must be one of [`ALLOWED_AGGREGATES`].
-fn check_functions(aggregate: &Aggregate) -> Result<(), SandboxError> {
+pub(crate) fn check_functions(aggregate: &Aggregate) -> Result<(), SandboxError> {
     for expr in &aggregate.aggr_expr {
         let mut refused: Option<String> = None;
         let _ = expr.apply(|e| {
@@ -328,7 +328,7 @@ fn restore_schema(original: &Aggregate, input: LogicalPlan) -> Result<LogicalPla
 
 /// `plan` with its top aggregate replaced by `controlled` (same schema, so the nodes above keep
 /// theirs).
-fn replace_aggregate(
+pub(crate) fn replace_aggregate(
     plan: LogicalPlan,
     controlled: &LogicalPlan,
 ) -> Result<LogicalPlan, DataFusionError> {

@@ -272,6 +272,16 @@ impl SandboxSession {
         self.limits
     }
 
+    /// The session's DataFusion state (for the optimizer of [`crate::fingerprint`]).
+    pub(crate) fn state(&self) -> &SessionState {
+        &self.state
+    }
+
+    /// The plan check against the session's own tables.
+    pub(crate) fn check(&self, plan: &LogicalPlan) -> Result<(), SandboxError> {
+        check_plan(plan, &self.tables)
+    }
+
     /// Parses and plans one SQL query, then checks the plan ([`crate::check_plan`]) and its
     /// column controls ([`Self::check_controls`]).
     ///
@@ -335,6 +345,19 @@ impl SandboxSession {
     ) -> Result<QueryOutput, SandboxError> {
         check_plan(&plan, &self.tables)?;
         self.check_controls(&plan)?;
+        self.run(plan, self.limits.max_output_rows, cancel).await
+    }
+
+    /// Runs `plan` under the session's limits (`max_rows` result rows) after the plan check but
+    /// **without** the column controls: for the internal plans of the output controls, whose
+    /// caller has checked the merchant's own plan against the column controls first.
+    pub(crate) async fn run(
+        &self,
+        plan: LogicalPlan,
+        max_rows: u64,
+        cancel: &CancellationToken,
+    ) -> Result<QueryOutput, SandboxError> {
+        check_plan(&plan, &self.tables)?;
         let started = Instant::now();
         let fetched = Arc::new(AtomicU64::new(0));
         let scanned = Arc::new(AtomicU64::new(0));
@@ -363,11 +386,7 @@ impl SandboxSession {
             Ok(p) => guard(p, &control).map_err(|e| self.run_error(&e, meter(None, 0, 0)))?,
             Err(e) => return Err(self.run_error(&e, meter(None, 0, 0))),
         };
-        let task = tokio::spawn(collect(
-            Arc::clone(&physical),
-            state.task_ctx(),
-            self.limits.max_output_rows,
-        ));
+        let task = tokio::spawn(collect(Arc::clone(&physical), state.task_ctx(), max_rows));
         let _abort = AbortOnDrop {
             task: task.abort_handle(),
             stop: Arc::clone(&control.stop),
@@ -392,7 +411,7 @@ impl SandboxSession {
                     },
                     Stop::Cancelled => SandboxError::Cancelled { metering },
                     Stop::Output => SandboxError::OutputLimit {
-                        limit: self.limits.max_output_rows,
+                        limit: max_rows,
                         metering,
                     },
                     Stop::Panicked => SandboxError::Execution {
@@ -513,7 +532,7 @@ fn suppression(batches: &[RecordBatch]) -> Suppression {
 
 impl Metering {
     /// The work of two runs together (the result's rows and bytes are `self`'s).
-    fn plus(&self, other: &Self) -> Self {
+    pub(crate) fn plus(&self, other: &Self) -> Self {
         Self {
             elapsed: self.elapsed + other.elapsed,
             compute: self.compute + other.compute,
