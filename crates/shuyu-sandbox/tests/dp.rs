@@ -368,6 +368,9 @@ async fn a_unit_with_many_rows_contributes_at_most_c() {
     let mut c = control(SHARP, 0.0);
     let out = run(&w, sql, &c, 3).await.unwrap();
     assert_eq!(single_i64(&out, "n"), 51);
+    // Metered once over the table (the noisy relation's row is not a scanned row).
+    assert_eq!(out.output.metering.rows_scanned, 1050);
+    assert_eq!(out.output.metering.output_rows, 1);
     let base: i64 = (0..50).map(|i| 1000 + i).sum();
     // The heavy unit's sum is clamped to C·hi = 5000 (its first row alone is 4000; the sum of its
     // 1000 rows would be millions).
