@@ -102,6 +102,39 @@ pub struct DpControl {
     pub selection_key: [u8; 32],
 }
 
+impl DpControl {
+    /// The parameters that shape an answer, as canonical bytes: the `extra` of
+    /// [`SandboxSession::fingerprint`], so a change of ε, δ, `L`, `C`, `k`, a bound or a unit
+    /// column changes the fingerprint. The selection key is left out (it is a secret, and a
+    /// repeat under a new key must not be a fresh answer either).
+    #[must_use]
+    pub fn parameters(&self) -> Vec<u8> {
+        let mut out = b"dp/v1".to_vec();
+        let mut text = |s: &str| {
+            out.extend((s.len() as u64).to_be_bytes());
+            out.extend(s.as_bytes());
+        };
+        for (table, unit) in &self.units {
+            text(table);
+            text(unit);
+        }
+        text("|bounds");
+        for column in self.bounds.keys() {
+            text(column);
+        }
+        for (lo, hi) in self.bounds.values() {
+            out.extend(lo.to_bits().to_be_bytes());
+            out.extend(hi.to_bits().to_be_bytes());
+        }
+        out.extend(self.budget.epsilon.to_bits().to_be_bytes());
+        out.extend(self.budget.delta.to_bits().to_be_bytes());
+        out.extend(self.max_groups_per_unit.to_be_bytes());
+        out.extend(self.max_rows_per_unit.to_be_bytes());
+        out.extend(self.min_group_size.to_be_bytes());
+        out
+    }
+}
+
 impl fmt::Debug for DpControl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DpControl")

@@ -585,4 +585,31 @@ async fn fingerprints_collide_exactly_on_the_documented_rewrites() {
         reference,
         "the control parameters count"
     );
+    // The DP control's parameters as `extra`: each one counts, the selection key does not.
+    let plan = w.session.plan(base).unwrap();
+    let with = |c: &DpControl| w.session.fingerprint(&plan, &c.parameters()).unwrap();
+    let c = control(1.0, 1e-6);
+    let reference = with(&c);
+    let mut changed = Vec::new();
+    for change in 0..7 {
+        let mut d = c.clone();
+        match change {
+            0 => d.budget.epsilon = 2.0,
+            1 => d.budget.delta = 1e-7,
+            2 => d.max_groups_per_unit = 2,
+            3 => d.max_rows_per_unit = 2,
+            4 => d.min_group_size = 2,
+            5 => {
+                d.bounds.insert("income".into(), (0.0, 5001.0));
+            }
+            _ => {
+                d.units.insert("people".into(), "region".into());
+            }
+        }
+        changed.push(with(&d));
+    }
+    assert!(changed.iter().all(|f| *f != reference));
+    let mut d = c.clone();
+    d.selection_key = [9; 32];
+    assert_eq!(with(&d), reference);
 }
