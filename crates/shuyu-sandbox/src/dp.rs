@@ -63,8 +63,7 @@ use datafusion::common::{Column, ScalarValue, TableReference};
 use datafusion::functions_aggregate::expr_fn::{count, sum};
 use datafusion::logical_expr::utils::split_conjunction;
 use datafusion::logical_expr::{
-    Aggregate, Cast, EmptyRelation, Expr, Filter, JoinType, LogicalPlan, Operator, Values, lit,
-    when,
+    Aggregate, Cast, Expr, Filter, JoinType, LogicalPlan, Operator, lit, when,
 };
 use rand::CryptoRng;
 use shuyu_dp::{
@@ -75,7 +74,7 @@ use sm3::{Digest, Sm3};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::SandboxError;
-use crate::output::{check_functions, invalid, refuse, replace_aggregate, top_aggregate};
+use crate::output::{check_functions, invalid, refuse, relation, replace_aggregate, top_aggregate};
 use crate::session::{QueryOutput, SandboxSession};
 
 /// Prefix of the columns of the stage-1 plan; never part of an output schema.
@@ -101,6 +100,39 @@ pub struct DpControl {
     pub min_group_size: u64,
     /// The secret of the keyed choice of which `L` groups a unit keeps.
     pub selection_key: [u8; 32],
+}
+
+impl DpControl {
+    /// The parameters that shape an answer, as canonical bytes: the `extra` of
+    /// [`SandboxSession::fingerprint`], so a change of ε, δ, `L`, `C`, `k`, a bound or a unit
+    /// column changes the fingerprint. The selection key is left out (it is a secret, and a
+    /// repeat under a new key must not be a fresh answer either).
+    #[must_use]
+    pub fn parameters(&self) -> Vec<u8> {
+        let mut out = b"dp/v1".to_vec();
+        let mut text = |s: &str| {
+            out.extend((s.len() as u64).to_be_bytes());
+            out.extend(s.as_bytes());
+        };
+        for (table, unit) in &self.units {
+            text(table);
+            text(unit);
+        }
+        text("|bounds");
+        for column in self.bounds.keys() {
+            text(column);
+        }
+        for (lo, hi) in self.bounds.values() {
+            out.extend(lo.to_bits().to_be_bytes());
+            out.extend(hi.to_bits().to_be_bytes());
+        }
+        out.extend(self.budget.epsilon.to_bits().to_be_bytes());
+        out.extend(self.budget.delta.to_bits().to_be_bytes());
+        out.extend(self.max_groups_per_unit.to_be_bytes());
+        out.extend(self.max_rows_per_unit.to_be_bytes());
+        out.extend(self.min_group_size.to_be_bytes());
+        out
+    }
 }
 
 impl fmt::Debug for DpControl {
@@ -657,7 +689,7 @@ impl SandboxSession {
         let mut output = self
             .run(upper, self.limits().max_output_rows, cancel)
             .await?;
-        output.metering = output.metering.plus(&first.metering);
+        output.metering = output.metering.after(&first.metering);
         Ok(DpOutput {
             output,
             preview,
@@ -904,7 +936,7 @@ fn selection_hash(key: &[u8; 32], unit: &[u8], group: &[u8]) -> [u8; 32] {
 }
 
 /// Partition selection and noise: the aggregate's replacement (a `VALUES` relation with its
-/// schema) and the number of released groups.
+/// schema, [`crate::output::relation`]) and the number of released groups.
 fn noisy_relation(
     a: &Analysis<'_>,
     groups: BTreeMap<Vec<u8>, Group>,
@@ -913,7 +945,7 @@ fn noisy_relation(
     let schema = Arc::clone(&a.aggregate.schema);
     let fields = schema.fields();
     let contributions = a.contributions();
-    let mut rows: Vec<Vec<Expr>> = Vec::new();
+    let mut rows: Vec<Vec<ScalarValue>> = Vec::new();
     for group in groups.into_values() {
         if let Some(threshold) = a.threshold {
             let noisy = noisy_count(
@@ -928,15 +960,8 @@ fn noisy_relation(
             }
         }
         let mut row = Vec::with_capacity(fields.len());
-        for (value, field) in group.key.into_iter().zip(fields.iter()) {
-            row.push(lit(cast(value, field.data_type())?));
-        }
-        for (i, ((_, agg), field)) in a
-            .aggs
-            .iter()
-            .zip(fields.iter().skip(a.aggregate.group_expr.len()))
-            .enumerate()
-        {
+        row.extend(group.key);
+        for (i, (_, agg)) in a.aggs.iter().enumerate() {
             let n = group.counts.get(i).copied().unwrap_or(0);
             let s = group.sums.get(i).copied().unwrap_or(0);
             let value = match agg {
@@ -966,30 +991,11 @@ fn noisy_relation(
                     ScalarValue::Float64(Some(v))
                 }
             };
-            row.push(lit(cast(value, field.data_type())?));
+            row.push(value);
         }
         rows.push(row);
     }
     let released = rows.len() as u64;
-    let relation = if rows.is_empty() {
-        LogicalPlan::EmptyRelation(EmptyRelation {
-            produce_one_row: false,
-            schema,
-        })
-    } else {
-        LogicalPlan::Values(Values {
-            schema,
-            values: rows,
-        })
-    };
+    let relation = relation(schema, rows)?;
     Ok((relation, released))
-}
-
-fn cast(value: ScalarValue, to: &DataType) -> Result<ScalarValue, SandboxError> {
-    if value.data_type() == *to {
-        return Ok(value);
-    }
-    value
-        .cast_to(to)
-        .map_err(|_| internal("cannot give a noisy value its column's type"))
 }

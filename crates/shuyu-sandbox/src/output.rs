@@ -30,17 +30,29 @@
 //! `k` is the conservative rule and needs no notion of "the same kind" of unit.
 //!
 //! A second plan ([`ControlledPlan::suppressed`]) counts the suppressed groups and the rows behind
-//! them, so the answer can say what was withheld. This module never executes anything and never
-//! looks at a data value; [`crate::SandboxSession::execute_aggregate`] runs both plans.
+//! them, so the answer can say what was withheld. [`apply_aggregate_control`] never executes
+//! anything and never looks at a data value.
+//!
+//! **One pass.** [`crate::SandboxSession::execute_aggregate`] does not run those two plans: it
+//! runs the aggregate with its hidden counts once (result rows capped by
+//! [`crate::Limits::max_scanned_rows`]), splits the groups in Rust into passed and suppressed
+//! ([`split`], the same rule as the filter above), and runs the nodes above the aggregate over the
+//! passed groups as a `VALUES` relation with the aggregate's schema ([`relation`], the mechanism
+//! differential privacy uses too). The suppressed groups' values never leave this module: only
+//! their number and the rows behind them are kept.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
+use arrow_array::{Array, RecordBatch};
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
-use datafusion::common::{Column, DataFusionError, TableReference};
+use datafusion::common::{Column, DFSchemaRef, DataFusionError, ScalarValue, TableReference};
 use datafusion::functions_aggregate::expr_fn::{count, count_distinct, sum};
 use datafusion::logical_expr::{
-    Aggregate, Expr, Filter, LogicalPlan, LogicalPlanBuilder, Projection, lit, not,
+    Aggregate, EmptyRelation, Expr, Filter, LogicalPlan, LogicalPlanBuilder, Projection, Values,
+    lit, not,
 };
 
 use crate::error::SandboxError;
@@ -111,6 +123,122 @@ pub fn apply_aggregate_control(
         .and_then(LogicalPlanBuilder::build)
         .map_err(invalid)?;
     Ok(ControlledPlan { plan, suppressed })
+}
+
+/// The top aggregate of a plan with its hidden counts, for the one-pass execution.
+pub(crate) struct Counted<'a> {
+    /// The original aggregate (its schema is the relation's).
+    pub(crate) aggregate: &'a Aggregate,
+    /// The aggregate with one hidden distinct-unit count per table and the hidden row count.
+    pub(crate) plan: LogicalPlan,
+    /// Scanned table occurrences (hidden distinct-unit counts).
+    tables: usize,
+}
+
+/// The aggregate of `plan` with its hidden counts (the checks of [`apply_aggregate_control`]).
+pub(crate) fn counted<'a>(
+    plan: &'a LogicalPlan,
+    controls: &AggregateControl,
+) -> Result<Counted<'a>, SandboxError> {
+    let aggregate = top_aggregate(plan)?;
+    check_functions(aggregate)?;
+    let units = unit_columns(&aggregate.input, controls)?;
+    let plan = with_hidden_counts(aggregate, &units)?;
+    Ok(Counted {
+        aggregate,
+        plan,
+        tables: units.len(),
+    })
+}
+
+fn internal(what: &str) -> SandboxError {
+    SandboxError::InvalidQuery {
+        message: format!("internal: the output control {what}"),
+    }
+}
+
+/// The hidden count `name` of every row of `batch`.
+fn hidden_counts<'b>(
+    batch: &'b RecordBatch,
+    name: &str,
+) -> Result<&'b arrow_array::Int64Array, SandboxError> {
+    batch
+        .column_by_name(name)
+        .and_then(|c| c.as_primitive_opt::<Int64Type>())
+        .ok_or_else(|| internal("lost a hidden count"))
+}
+
+/// Splits the rows of [`Counted::plan`] into the passed groups (the original aggregate's
+/// columns, as values) and what was suppressed: a group passes when each table's distinct-unit
+/// count reaches `k`.
+pub(crate) fn split(
+    counted: &Counted<'_>,
+    batches: &[RecordBatch],
+    k: u64,
+) -> Result<(Vec<Vec<ScalarValue>>, Suppression), SandboxError> {
+    let width = counted.aggregate.schema.fields().len();
+    let k = i64::try_from(k).unwrap_or(i64::MAX);
+    let mut passed = Vec::new();
+    let mut suppression = Suppression::default();
+    for batch in batches {
+        let units = (0..counted.tables)
+            .map(|i| hidden_counts(batch, &units_column(i)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let rows = hidden_counts(batch, &rows_column())?;
+        for row in 0..batch.num_rows() {
+            let passes =
+                counted.tables > 0 && units.iter().all(|u| !u.is_null(row) && u.value(row) >= k);
+            if passes {
+                let values = batch
+                    .columns()
+                    .iter()
+                    .take(width)
+                    .map(|c| ScalarValue::try_from_array(c, row))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|_| internal("cannot read a group"))?;
+                passed.push(values);
+            } else {
+                suppression.groups += 1;
+                suppression.rows += u64::try_from(rows.value(row)).unwrap_or(0);
+            }
+        }
+    }
+    Ok((passed, suppression))
+}
+
+/// An in-memory relation with `schema` holding `rows` (each value cast to its column's type):
+/// what replaces an aggregate so the nodes above it run over chosen groups only.
+pub(crate) fn relation(
+    schema: DFSchemaRef,
+    rows: Vec<Vec<ScalarValue>>,
+) -> Result<LogicalPlan, SandboxError> {
+    if rows.is_empty() {
+        return Ok(LogicalPlan::EmptyRelation(EmptyRelation {
+            produce_one_row: false,
+            schema,
+        }));
+    }
+    let mut values = Vec::with_capacity(rows.len());
+    for row in rows {
+        if row.len() != schema.fields().len() {
+            return Err(internal("built a row of the wrong width"));
+        }
+        let row = row
+            .into_iter()
+            .zip(schema.fields().iter())
+            .map(|(v, f)| {
+                if v.data_type() == *f.data_type() {
+                    Ok(lit(v))
+                } else {
+                    v.cast_to(f.data_type())
+                        .map(lit)
+                        .map_err(|_| internal("cannot give a value its column's type"))
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        values.push(row);
+    }
+    Ok(LogicalPlan::Values(Values { schema, values }))
 }
 
 pub(crate) fn invalid(e: DataFusionError) -> SandboxError {

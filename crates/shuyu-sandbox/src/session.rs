@@ -7,8 +7,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
-use arrow_array::cast::AsArray;
-use arrow_array::types::Int64Type;
 use arrow_schema::{Schema, SchemaRef};
 use datafusion::catalog::TableProvider;
 use datafusion::common::DataFusionError;
@@ -42,7 +40,7 @@ use crate::control::{Controls, OutputColumn, derive};
 use crate::error::{SandboxError, StatementKind};
 use crate::functions::Functions;
 use crate::guard::{Guard, QueryControl, ScanLimitExceeded};
-use crate::output::{AggregateControl, Suppression, apply_aggregate_control};
+use crate::output::{self, AggregateControl, Suppression};
 use crate::planner::SandboxContext;
 use crate::store::MeteredStore;
 
@@ -477,7 +475,7 @@ impl SandboxSession {
 #[derive(Debug, Clone)]
 pub struct AggregateOutput {
     /// The groups that passed (the hidden counting columns are not in its schema). Its metering
-    /// covers both runs: the query and the count of what was suppressed.
+    /// covers both runs: the aggregate with its hidden counts, and the nodes above it.
     pub output: QueryOutput,
     /// What was withheld.
     pub suppression: Suppression,
@@ -488,8 +486,10 @@ impl SandboxSession {
     /// Runs `plan` under the `aggregate` output control: only grouped COUNT/SUM/AVG, and only
     /// groups with at least `controls.k` distinct privacy units (see [`crate::output`]).
     ///
-    /// Two plans run: the controlled query, then the count of suppressed groups and rows (v1
-    /// computes the aggregate twice; its cost is metered in the output).
+    /// One pass: the aggregate runs once with its hidden counts; the groups are split in Rust
+    /// and the nodes above the aggregate (`HAVING`, `ORDER BY`, `LIMIT`, the select list) run over
+    /// the passed groups. The metering covers both runs. The column controls are checked on
+    /// `plan` itself.
     ///
     /// # Errors
     /// [`SandboxError::OutputNotAllowed`] for an output the control refuses, otherwise as
@@ -501,11 +501,16 @@ impl SandboxSession {
         cancel: &CancellationToken,
     ) -> Result<AggregateOutput, SandboxError> {
         check_plan(&plan, &self.tables)?;
-        let controlled = apply_aggregate_control(&plan, controls)?;
-        let mut output = self.execute(controlled.plan, cancel).await?;
-        let counted = self.execute(controlled.suppressed, cancel).await?;
-        let suppression = suppression(&counted.batches);
-        output.metering = output.metering.plus(&counted.metering);
+        self.check_controls(&plan)?;
+        let counted = output::counted(&plan, controls)?;
+        let first = self
+            .run(counted.plan.clone(), self.limits.max_scanned_rows, cancel)
+            .await?;
+        let (passed, suppression) = output::split(&counted, &first.batches, controls.k)?;
+        let relation = output::relation(Arc::clone(&counted.aggregate.schema), passed)?;
+        let upper = output::replace_aggregate(plan.clone(), &relation).map_err(output::invalid)?;
+        let mut output = self.run(upper, self.limits.max_output_rows, cancel).await?;
+        output.metering = output.metering.after(&first.metering);
         Ok(AggregateOutput {
             output,
             suppression,
@@ -513,26 +518,20 @@ impl SandboxSession {
     }
 }
 
-/// Reads the one-row result of [`ControlledPlan::suppressed`](crate::ControlledPlan).
-fn suppression(batches: &[RecordBatch]) -> Suppression {
-    let read = |name: &str| -> u64 {
-        batches
-            .iter()
-            .filter_map(|b| b.column_by_name(name))
-            .filter_map(|c| c.as_primitive_opt::<Int64Type>())
-            .flat_map(|a| a.iter().flatten())
-            .map(|v| u64::try_from(v).unwrap_or(0))
-            .sum()
-    };
-    Suppression {
-        groups: read("groups"),
-        rows: read("rows"),
-    }
-}
-
 impl Metering {
+    /// The work of a two-stage answer: `first` computed the groups from the tables, `self` ran
+    /// the nodes above the aggregate over them. Times and bytes add up; rows scanned are
+    /// `first`'s (the upper run's only leaf is the in-memory relation of groups, not a table);
+    /// the result's rows and bytes are `self`'s.
+    pub(crate) fn after(&self, first: &Self) -> Self {
+        Self {
+            rows_scanned: first.rows_scanned,
+            ..self.plus(first)
+        }
+    }
+
     /// The work of two runs together (the result's rows and bytes are `self`'s).
-    pub(crate) fn plus(&self, other: &Self) -> Self {
+    fn plus(&self, other: &Self) -> Self {
         Self {
             elapsed: self.elapsed + other.elapsed,
             compute: self.compute + other.compute,

@@ -368,6 +368,9 @@ async fn a_unit_with_many_rows_contributes_at_most_c() {
     let mut c = control(SHARP, 0.0);
     let out = run(&w, sql, &c, 3).await.unwrap();
     assert_eq!(single_i64(&out, "n"), 51);
+    // Metered once over the table (the noisy relation's row is not a scanned row).
+    assert_eq!(out.output.metering.rows_scanned, 1050);
+    assert_eq!(out.output.metering.output_rows, 1);
     let base: i64 = (0..50).map(|i| 1000 + i).sum();
     // The heavy unit's sum is clamped to C·hi = 5000 (its first row alone is 4000; the sum of its
     // 1000 rows would be millions).
@@ -458,7 +461,10 @@ async fn groups_below_the_threshold_are_not_released() {
     // A realistic ε: the threshold τ itself withholds the single-person group.
     let c = control(1.0, 1e-6);
     let threshold = w.session.preview_dp(&plan, &c).unwrap().threshold.unwrap();
-    assert!(threshold > 20, "τ = {threshold}");
+    // Two shares (the count and partition selection): ε_p = 0.5, δ_p = 5e-7, L = 1, so the
+    // discrete Laplace has scale b = 2 and T = ⌈1 + 2·ln(1/5e-7)⌉.
+    let expected = (1.0 + 2.0 * (1.0 / 5e-7_f64).ln()).ceil() as u64;
+    assert_eq!(threshold, expected);
     for seed in 0..20 {
         let out = run(&w, sql, &c, seed).await.unwrap();
         assert!(out.released_groups <= 1);
@@ -581,5 +587,88 @@ async fn fingerprints_collide_exactly_on_the_documented_rewrites() {
         fp(base, b"eps=2"),
         reference,
         "the control parameters count"
+    );
+    // The DP control's parameters as `extra`: each one counts, the selection key does not.
+    let plan = w.session.plan(base).unwrap();
+    let with = |c: &DpControl| w.session.fingerprint(&plan, &c.parameters()).unwrap();
+    let c = control(1.0, 1e-6);
+    let reference = with(&c);
+    let mut changed = Vec::new();
+    for change in 0..7 {
+        let mut d = c.clone();
+        match change {
+            0 => d.budget.epsilon = 2.0,
+            1 => d.budget.delta = 1e-7,
+            2 => d.max_groups_per_unit = 2,
+            3 => d.max_rows_per_unit = 2,
+            4 => d.min_group_size = 2,
+            5 => {
+                d.bounds.insert("income".into(), (0.0, 5001.0));
+            }
+            _ => {
+                d.units.insert("people".into(), "region".into());
+            }
+        }
+        changed.push(with(&d));
+    }
+    assert!(changed.iter().all(|f| *f != reference));
+    let mut d = c.clone();
+    d.selection_key = [9; 32];
+    assert_eq!(with(&d), reference);
+}
+
+/// With δ > 0 the Gaussian mechanism answers; the noisy sum is unbiased with the stated spread.
+#[tokio::test]
+async fn the_gaussian_noisy_sum_has_the_stated_mean_and_variance() {
+    let people = persons("north", 30, 0);
+    let truth: i64 = people.iter().map(|p| p.2).sum();
+    let w = world(&people, &jobs_of(&people)).await;
+    let c = control(1.0, 1e-5);
+    let plan = w
+        .session
+        .plan("SELECT sum(income) AS s FROM people")
+        .unwrap();
+    let preview = w.session.preview_dp(&plan, &c).unwrap();
+    assert_eq!(preview.mechanism, Mechanism::Gaussian);
+    assert_eq!(preview.threshold, None);
+    let stated = preview.columns[0].error.std_dev;
+    let runs = 200;
+    let mut rng = rng(17);
+    let mut values = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let out = w
+            .session
+            .execute_dp(plan.clone(), &c, &mut rng, &CancellationToken::new())
+            .await
+            .unwrap();
+        assert_eq!(out.released_groups, 1);
+        values.push(single_i64(&out, "s") as f64);
+    }
+    let mean = values.iter().sum::<f64>() / runs as f64;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (runs - 1) as f64;
+    let se = stated / (runs as f64).sqrt();
+    assert!(
+        (mean - truth as f64).abs() < 4.0 * se,
+        "mean {mean}, se {se}"
+    );
+    let ratio = var / stated.powi(2);
+    assert!((0.6..1.5).contains(&ratio), "variance ratio {ratio}");
+}
+
+#[tokio::test]
+async fn a_cancelled_dp_query_stops_and_is_metered() {
+    let people = persons("north", 10, 0);
+    let w = world(&people, &jobs_of(&people)).await;
+    let plan = w.session.plan("SELECT count(*) FROM people").unwrap();
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let result = w
+        .session
+        .execute_dp(plan, &control(1.0, 0.0), &mut rng(1), &cancel)
+        .await;
+    assert!(
+        matches!(result, Err(SandboxError::Cancelled { .. })),
+        "{:?}",
+        result.err()
     );
 }
