@@ -43,6 +43,15 @@ pub enum AppError {
     /// configure, never a secret.
     #[error("{0}")]
     Unavailable(String),
+    /// A workspace query was refused (by the policy of the secure domain: controls, output
+    /// control, budget, development first…) or failed while running (a limit); it is stored and
+    /// audited under `query`.
+    #[error("{reason}")]
+    Query {
+        query: shuyu_core::QueryId,
+        refused: bool,
+        reason: String,
+    },
     #[error("internal error")]
     Internal(String),
 }

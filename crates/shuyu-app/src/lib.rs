@@ -29,6 +29,7 @@ mod orgs;
 mod people;
 mod sso;
 mod tokens;
+mod workspaces;
 
 use std::sync::{Arc, Mutex};
 
@@ -71,6 +72,12 @@ pub use sso::{
     SsoLogin, SsoRefusal, SsoSettings, SsoStart, VerifiedIdentity,
 };
 pub use tokens::IssuedToken;
+pub use workspaces::{
+    DevMode, DevTableInfo, DpEstimate, Env, LedgerView, MAX_DEV_ROWS, MAX_GROUPS_PER_UNIT,
+    MAX_ROWS_PER_UNIT, MeteringView, PopulationLedgerView, Production, QueryRequest, QueryView,
+    ResultColumn, ResultTable, SpendView, TotalsView, WorkspaceField, WorkspaceTable,
+    WorkspaceView,
+};
 
 /// The source of "now". Only the binary implements it with the wall clock.
 pub trait Clock: Send + Sync {

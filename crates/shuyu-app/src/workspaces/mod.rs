@@ -17,6 +17,7 @@
 //! other object (the refusal audited), and one that does not exist is "not found".
 
 mod dev;
+mod dp;
 mod result;
 mod run;
 mod tables;
@@ -30,6 +31,7 @@ use shuyu_profile::{ColumnControl, Desensitization, PrivacyBudget};
 use shuyu_store::{StoredMetering, StoredQuery};
 
 pub use dev::MAX_DEV_ROWS;
+pub use dp::{DpEstimate, MAX_GROUPS_PER_UNIT, MAX_ROWS_PER_UNIT};
 pub use result::{ResultColumn, ResultTable};
 pub use run::{Production, QueryRequest};
 
@@ -330,7 +332,7 @@ impl App {
                     resource_name: plan
                         .resource
                         .current()
-                        .map(|v| v.content().name().as_str().to_owned())
+                        .map(|v| v.content().metadata().name().as_str().to_owned())
                         .unwrap_or_default(),
                     privacy_unit: plan.unit_column(),
                     fields,

@@ -19,7 +19,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::logical_expr::LogicalPlan;
 use serde::{Deserialize, Serialize};
 use shuyu_audit::Outcome;
@@ -33,6 +33,7 @@ use shuyu_sandbox::{
 };
 use shuyu_store::{StoredMetering, StoredQuery};
 
+use super::dp::{DpEstimate, PendingSpend};
 use super::result::ResultTable;
 use super::tables::TablePlan;
 use super::{Env, QueryView, WORKSPACE, query_view};
@@ -70,6 +71,8 @@ pub struct Production {
     pub accepted: bool,
     /// Why not.
     pub reason: Option<String>,
+    /// A `dp_aggregate` grant: what the production run would cost and its expected error.
+    pub estimate: Option<DpEstimate>,
 }
 
 /// A query on its way to the store.
@@ -77,6 +80,8 @@ pub(crate) struct Run {
     pub stored: StoredQuery,
     pub fields: Vec<String>,
     pub production: Option<Production>,
+    /// A differentially private run's charge, made in the query's `Tx`.
+    pub spend: Option<PendingSpend>,
 }
 
 /// How a query ended before it is stored.
@@ -167,6 +172,7 @@ impl App {
             },
             fields: Vec::new(),
             production: None,
+            spend: None,
         };
         let ending = match self.check_live(&grant).await {
             Err(e) => Ending::Refused(e.to_string()),
@@ -233,6 +239,7 @@ impl App {
                 Production {
                     accepted: false,
                     reason: Some(reason),
+                    estimate: None,
                 },
                 None,
             )
@@ -245,14 +252,19 @@ impl App {
             Ok(plan) => plan,
             Err(e) => return Ok(refused(e.to_string())),
         };
-        if let Err(reason) = self.output_check(grant, plans, &session, &plan, request) {
-            return Ok(refused(reason));
-        }
-        let fingerprint = plan_fingerprint(&session, &plan);
+        let estimate = match self.output_check(grant, plans, &session, &plan, request) {
+            Ok(estimate) => estimate,
+            Err(reason) => return Ok(refused(reason)),
+        };
+        let fingerprint = match plan_fingerprint(&session, &plan) {
+            Ok(f) => f,
+            Err(e) => return Ok(refused(e.to_string())),
+        };
         Ok((
             Production {
                 accepted: true,
                 reason: None,
+                estimate,
             },
             Some(fingerprint),
         ))
@@ -266,15 +278,16 @@ impl App {
         session: &SandboxSession,
         plan: &LogicalPlan,
         request: &QueryRequest,
-    ) -> Result<(), String> {
+    ) -> Result<Option<DpEstimate>, String> {
         match grant.usage() {
-            UsageMethod::Aggregate => apply_aggregate_control(plan, &aggregate_control(grant, plans))
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
+            UsageMethod::Aggregate => {
+                apply_aggregate_control(plan, &aggregate_control(grant, plans))
+                    .map(|_| None)
+                    .map_err(|e| e.to_string())
+            }
             UsageMethod::DpAggregate => self
                 .dp_preview(grant, plans, session, plan, request)
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
+                .map(Some),
         }
     }
 
@@ -297,7 +310,10 @@ impl App {
             Err(e) => return Ok(Ending::from(&e)),
         };
         run.fields = touched_fields(&plan);
-        let fingerprint = plan_fingerprint(&session, &plan);
+        let fingerprint = match plan_fingerprint(&session, &plan) {
+            Ok(f) => f,
+            Err(e) => return Ok(Ending::from(&e)),
+        };
         run.stored.fingerprint = Some(fingerprint.clone());
         let Some(dev) = self
             .store
@@ -398,8 +414,27 @@ impl App {
         );
         let mut tx = self.store.begin().await?;
         tx.insert_query(q).await?;
-        if let Some(spend) = run_spend(&run) {
-            self.charge(&mut tx, spend).await?;
+        if let Some(spend) = &run.spend
+            && !self.charge(&mut tx, &run, spend).await?
+        {
+            // Another query spent the budget meanwhile: nothing of this answer is released.
+            tx.rollback().await?;
+            let mut refused = run;
+            refused.spend = None;
+            refused.stored.result = None;
+            refused.stored.result_sm3 = None;
+            refused.stored.result_rows = 0;
+            refused.stored.epsilon_nano = 0;
+            refused.stored.delta_atto = 0;
+            return Box::pin(self.finish(
+                ctx,
+                workspace,
+                refused,
+                Ending::Refused(
+                    "the privacy budget was spent by another query meanwhile; see the ledger".into(),
+                ),
+            ))
+            .await;
         }
         tx.audit(self.event(
             ctx,
@@ -455,6 +490,9 @@ pub(crate) fn aggregate_control(grant: &Grant, plans: &[TablePlan]) -> Aggregate
 }
 
 /// The fingerprint of a production plan: SM3 of its normalized, optimized form.
-pub(crate) fn plan_fingerprint(session: &SandboxSession, plan: &LogicalPlan) -> String {
+pub(crate) fn plan_fingerprint(
+    session: &SandboxSession,
+    plan: &LogicalPlan,
+) -> Result<String, SandboxError> {
     session.fingerprint(plan, &[])
 }

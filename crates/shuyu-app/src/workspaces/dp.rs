@@ -1,0 +1,338 @@
+//! Production queries of `dp_aggregate` grants: the control parameters, the budget ledgers, and
+//! repeats answered from the record.
+//!
+//! - **Parameters.** The query's ε is what the request asks (default: a tenth of the grant's ε);
+//!   its δ a tenth of the grant's δ (0 when the grant has none: then only global aggregates
+//!   run). Each privacy unit contributes to at most [`MAX_GROUPS_PER_UNIT`] groups and
+//!   [`MAX_ROWS_PER_UNIT`] rows per group; SUM/AVG arguments are clamped to the grant's bounds
+//!   for the field, or the request's. The keyed choice of a unit's groups uses a secret derived
+//!   from the master key per grant.
+//! - **Fingerprint.** SM3 of the optimized plan's normal form with the parameters and the dataset
+//!   versions read: the same question on the same data is the same fingerprint.
+//! - **Repeats.** A fingerprint already charged — by this grant, or by another grant of the same
+//!   legal entity over the same data population — is answered with the recorded noisy answer and
+//!   spends nothing: asking again gains nothing, and the entity already holds that answer.
+//! - **Ledgers.** Two per query: the grant's (its budget) and the legal entity's for the data
+//!   population (`[sandbox] population_budget`), so that several grants do not multiply a
+//!   budget. The charge is written in the query's `Tx` only while both stay within budget
+//!   ([`shuyu_store::Tx::charge_ledger`]); a query that would exceed either is refused before it
+//!   runs, naming what remains.
+
+use std::collections::BTreeMap;
+
+use datafusion::logical_expr::LogicalPlan;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde::Serialize;
+use shuyu_dp::Amount;
+use shuyu_grant::Grant;
+use shuyu_profile::PrivacyBudget;
+use shuyu_sandbox::{CancellationToken, DpControl, DpPreview, SandboxError, SandboxSession};
+use shuyu_store::{StoredSpend, Tx};
+
+use super::result::ResultTable;
+use super::run::{Ending, GRANT_LEDGER, POPULATION_LEDGER, Run, metering_of, population_key};
+use super::tables::{TablePlan, datasets_of};
+use super::QueryRequest;
+use crate::{App, AppError};
+
+/// Groups one privacy unit may contribute to.
+pub const MAX_GROUPS_PER_UNIT: u32 = 1;
+/// Rows one privacy unit may contribute to one group.
+pub const MAX_ROWS_PER_UNIT: u32 = 1;
+/// The share of the grant's budget a query spends unless it asks otherwise.
+const DEFAULT_SHARE: f64 = 0.1;
+
+const SELECTION_PURPOSE: &[u8] = b"dp-group-selection";
+
+/// A charge waiting for the query's `Tx`.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingSpend {
+    pub legal_entity: String,
+    pub population: String,
+    pub fingerprint: String,
+    pub amount: Amount,
+    pub grant_budget: Amount,
+    pub population_budget: Amount,
+}
+
+/// Cost and expected errors, as a person sees them before spending.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DpEstimate {
+    pub cost: PrivacyBudget,
+    pub mechanism: String,
+    /// `(column, 95% half-width of its noise)`.
+    pub columns: Vec<(String, f64)>,
+    /// The noisy distinct-unit count a group must reach to be released (grouped queries).
+    pub threshold: Option<u64>,
+}
+
+impl From<&DpPreview> for DpEstimate {
+    fn from(p: &DpPreview) -> Self {
+        Self {
+            cost: p.cost,
+            mechanism: format!("{:?}", p.mechanism).to_lowercase(),
+            columns: p
+                .columns
+                .iter()
+                .map(|c| (c.name.clone(), c.error.ci95_half_width))
+                .collect(),
+            threshold: p.threshold,
+        }
+    }
+}
+
+fn refusal(e: &SandboxError) -> Ending {
+    Ending::from(e)
+}
+
+impl App {
+    /// The DP control of a query of `grant`.
+    pub(crate) fn dp_control(
+        &self,
+        grant: &Grant,
+        plans: &[TablePlan],
+        request: &QueryRequest,
+    ) -> Result<DpControl, AppError> {
+        let granted = grant.budget();
+        let epsilon = request.epsilon.unwrap_or(granted.epsilon * DEFAULT_SHARE);
+        if !(epsilon.is_finite() && epsilon > 0.0 && epsilon <= granted.epsilon) {
+            return Err(AppError::invalid(
+                "epsilon",
+                format!(
+                    "give an ε above 0 and at most the grant's {}",
+                    granted.epsilon
+                ),
+            ));
+        }
+        let mut bounds = BTreeMap::new();
+        for plan in plans {
+            for (field, _) in &plan.fields {
+                if let Some(b) = field.bounds {
+                    bounds.insert(
+                        format!("{}.{}", plan.name, field.name),
+                        (b.lower as f64, b.upper as f64),
+                    );
+                }
+            }
+        }
+        for (column, (lo, hi)) in &request.bounds {
+            if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+                return Err(AppError::invalid(
+                    "bounds",
+                    format!("the bounds of {column} need finite lower < upper"),
+                ));
+            }
+            bounds.insert(column.clone(), (*lo, *hi));
+        }
+        let data = self.data()?;
+        let ring = data.ring()?;
+        let selection_key =
+            *ring.derive_secret(SELECTION_PURPOSE, grant.id().to_string().as_bytes());
+        Ok(DpControl {
+            units: super::run::aggregate_control(grant, plans).units,
+            budget: PrivacyBudget::new(epsilon, granted.delta * DEFAULT_SHARE),
+            max_groups_per_unit: MAX_GROUPS_PER_UNIT,
+            max_rows_per_unit: MAX_ROWS_PER_UNIT,
+            bounds,
+            min_group_size: u64::from(grant.min_group_size()),
+            selection_key,
+        })
+    }
+
+    /// The estimate of a DP query (no data read).
+    pub(crate) fn dp_preview(
+        &self,
+        grant: &Grant,
+        plans: &[TablePlan],
+        session: &SandboxSession,
+        plan: &LogicalPlan,
+        request: &QueryRequest,
+    ) -> Result<DpEstimate, String> {
+        let control = self
+            .dp_control(grant, plans, request)
+            .map_err(|e| e.to_string())?;
+        session
+            .preview_dp(plan, &control)
+            .map(|p| DpEstimate::from(&p))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Runs a production query of a `dp_aggregate` grant, or answers a repeat from the record.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn run_dp(
+        &self,
+        grant: &Grant,
+        plans: &[TablePlan],
+        session: &SandboxSession,
+        plan: LogicalPlan,
+        request: &QueryRequest,
+        run: &mut Run,
+        cancel: &CancellationToken,
+    ) -> Result<Ending, AppError> {
+        let control = match self.dp_control(grant, plans, request) {
+            Ok(control) => control,
+            Err(e) => return Ok(Ending::Refused(e.to_string())),
+        };
+        let preview = match session.preview_dp(&plan, &control) {
+            Ok(preview) => preview,
+            Err(e) => return Ok(refusal(&e)),
+        };
+        let amount = Amount::charge(preview.cost).map_err(|e| AppError::Internal(e.to_string()))?;
+        // The control's parameters and the dataset versions read: new data is a new question.
+        let mut extra = control.parameters();
+        for (resource, dataset) in datasets_of(plans) {
+            extra.extend_from_slice(format!("\0{resource}:{dataset}").as_bytes());
+        }
+        let fingerprint = match session.fingerprint(&plan, &extra) {
+            Ok(f) => f,
+            Err(e) => return Ok(refusal(&e)),
+        };
+        // The population of the query: the first scanned table's (joins are on the unit).
+        let scanned = run
+            .fields
+            .first()
+            .and_then(|f| f.split('.').next())
+            .unwrap_or_default()
+            .to_owned();
+        let population = plans
+            .iter()
+            .find(|p| p.name == scanned)
+            .map(TablePlan::population)
+            .unwrap_or_default();
+        let entity = self.legal_entity(grant).await?;
+        if let Some(recorded) = self
+            .store
+            .spend_for(grant.id(), (&entity, &population), &fingerprint)
+            .await?
+        {
+            let answer = self
+                .store
+                .workspace_query(recorded.query)
+                .await?
+                .and_then(|q| q.result)
+                .ok_or_else(|| {
+                    AppError::Internal(format!("the recorded answer {} is missing", recorded.query))
+                })?;
+            let table: ResultTable = serde_json::from_str(&answer)
+                .map_err(|e| AppError::Internal(format!("recorded answer: {e}")))?;
+            run.stored.repeat_of = Some(recorded.query);
+            return Ok(Ending::Succeeded(table));
+        }
+        let grant_budget =
+            Amount::allowance(grant.budget()).map_err(|e| AppError::Internal(e.to_string()))?;
+        let population_budget =
+            Amount::allowance(self.profile.sandbox().population_budget.value)
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+        let (ge, gd) = self
+            .store
+            .ledger_total(GRANT_LEDGER, &grant.id().to_string())
+            .await?;
+        let (pe, pd) = self
+            .store
+            .ledger_total(POPULATION_LEDGER, &population_key(&entity, &population))
+            .await?;
+        let fits = |(e, d): (u64, u64), budget: Amount| {
+            e.saturating_add(amount.epsilon_nano) <= budget.epsilon_nano
+                && d.saturating_add(amount.delta_atto) <= budget.delta_atto
+        };
+        if !fits((ge, gd), grant_budget) {
+            return Ok(Ending::Refused(format!(
+                "the grant's privacy budget does not cover this query: it costs {}, {} remains; ask for less ε, or repeat a query already answered (free)",
+                preview.cost,
+                remaining(grant_budget, (ge, gd))
+            )));
+        }
+        if !fits((pe, pd), population_budget) {
+            return Ok(Ending::Refused(format!(
+                "the budget of your organisation over this data population (across all its grants) does not cover this query: it costs {}, {} remains",
+                preview.cost,
+                remaining(population_budget, (pe, pd))
+            )));
+        }
+        let mut rng = StdRng::from_seed(self.random_bytes());
+        let out = match session.execute_dp(plan, &control, &mut rng, cancel).await {
+            Ok(out) => out,
+            Err(e) => {
+                if let Some(m) = e.metering() {
+                    run.stored.metering = metering_of(m);
+                }
+                return Ok(refusal(&e));
+            }
+        };
+        run.stored.metering = metering_of(&out.output.metering);
+        run.stored.epsilon_nano = amount.epsilon_nano;
+        run.stored.delta_atto = amount.delta_atto;
+        run.spend = Some(PendingSpend {
+            legal_entity: entity,
+            population,
+            fingerprint,
+            amount,
+            grant_budget,
+            population_budget,
+        });
+        Ok(Ending::Succeeded(ResultTable::from_batches(
+            &out.output.schema,
+            &out.output.batches,
+        )?))
+    }
+
+    /// Charges both ledgers in `tx` and records the spend; `false` when either would exceed its
+    /// budget (a concurrent query spent it meanwhile).
+    pub(crate) async fn charge(
+        &self,
+        tx: &mut Tx,
+        run: &Run,
+        spend: &PendingSpend,
+    ) -> Result<bool, AppError> {
+        let amount = (spend.amount.epsilon_nano, spend.amount.delta_atto);
+        let grant_key = run.stored.grant.to_string();
+        if !tx
+            .charge_ledger(
+                (GRANT_LEDGER, &grant_key),
+                amount,
+                (
+                    spend.grant_budget.epsilon_nano,
+                    spend.grant_budget.delta_atto,
+                ),
+            )
+            .await?
+        {
+            return Ok(false);
+        }
+        let population = population_key(&spend.legal_entity, &spend.population);
+        if !tx
+            .charge_ledger(
+                (POPULATION_LEDGER, &population),
+                amount,
+                (
+                    spend.population_budget.epsilon_nano,
+                    spend.population_budget.delta_atto,
+                ),
+            )
+            .await?
+        {
+            return Ok(false);
+        }
+        tx.insert_spend(&StoredSpend {
+            query: run.stored.id,
+            grant: run.stored.grant,
+            legal_entity: spend.legal_entity.clone(),
+            population: spend.population.clone(),
+            fingerprint: spend.fingerprint.clone(),
+            epsilon_nano: spend.amount.epsilon_nano,
+            delta_atto: spend.amount.delta_atto,
+            created_at: run.stored.created_at,
+        })
+        .await?;
+        Ok(true)
+    }
+}
+
+fn remaining(budget: Amount, (e, d): (u64, u64)) -> PrivacyBudget {
+    Amount {
+        epsilon_nano: budget.epsilon_nano.saturating_sub(e),
+        delta_atto: budget.delta_atto.saturating_sub(d),
+    }
+    .as_budget()
+}
