@@ -31,6 +31,9 @@ pub struct Problem {
     /// For policy refusals: the reason code (`not_cleared`, `second_factor_required`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// For a refused or failed workspace query: the stored query (`GET …/queries/{query_id}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_id: Option<String>,
 }
 
 /// One field of the input to fix, e.g. `draft.fields[2].grade`.
@@ -51,6 +54,7 @@ impl Problem {
             field: None,
             errors: Vec::new(),
             reason: None,
+            query_id: None,
         }
     }
 
@@ -205,6 +209,28 @@ impl From<AppError> for Problem {
                 "Not available in this deployment",
                 message,
             ),
+            AppError::Query {
+                query,
+                refused,
+                reason,
+            } => Problem {
+                query_id: Some(query.to_string()),
+                ..if refused {
+                    Problem::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "query-refused",
+                        "Query refused by the secure domain",
+                        reason,
+                    )
+                } else {
+                    Problem::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "query-failed",
+                        "Query stopped",
+                        reason,
+                    )
+                }
+            },
             AppError::Internal(message) => {
                 tracing::error!(error = %message, "internal error");
                 Problem::internal()
