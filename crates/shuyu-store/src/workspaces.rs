@@ -483,13 +483,13 @@ impl Store {
     pub async fn workspace_totals(&self, grant: GrantId) -> Result<WorkspaceTotals, StoreError> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS queries, \
-             COALESCE(SUM(CASE WHEN outcome = 'refused' THEN 1 ELSE 0 END), 0) AS refused, \
-             COALESCE(SUM(elapsed_us), 0) AS elapsed_us, COALESCE(SUM(compute_us), 0) AS compute_us, \
-             COALESCE(SUM(rows_scanned), 0) AS rows_scanned, \
-             COALESCE(SUM(bytes_fetched), 0) AS bytes_fetched, \
-             COALESCE(SUM(output_bytes), 0) AS output_bytes, \
-             COALESCE(SUM(epsilon_nano), 0) AS epsilon_nano, \
-             COALESCE(SUM(delta_atto), 0) AS delta_atto \
+             CAST(COALESCE(SUM(CASE WHEN outcome = 'refused' THEN 1 ELSE 0 END), 0) AS BIGINT) AS refused, \
+             CAST(COALESCE(SUM(elapsed_us), 0) AS BIGINT) AS elapsed_us, CAST(COALESCE(SUM(compute_us), 0) AS BIGINT) AS compute_us, \
+             CAST(COALESCE(SUM(rows_scanned), 0) AS BIGINT) AS rows_scanned, \
+             CAST(COALESCE(SUM(bytes_fetched), 0) AS BIGINT) AS bytes_fetched, \
+             CAST(COALESCE(SUM(output_bytes), 0) AS BIGINT) AS output_bytes, \
+             CAST(COALESCE(SUM(epsilon_nano), 0) AS BIGINT) AS epsilon_nano, \
+             CAST(COALESCE(SUM(delta_atto), 0) AS BIGINT) AS delta_atto \
              FROM workspace_queries WHERE grant_id = $1",
         )
         .bind(grant.to_string())
