@@ -210,3 +210,42 @@ fn targets_round_trip_through_their_stored_parts() {
     );
     assert_eq!(FreezeTarget::from_parts("merchant", "not-an-id"), None);
 }
+
+#[tokio::test]
+async fn a_freeze_without_its_audit_event_is_not_stored() {
+    for db in TestDb::all().await {
+        let store = open(&db).await;
+        let (org, person) = authority(&store).await;
+        let target = FreezeTarget::Operator(OrgId::mint(at(0), [9; 10]));
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_freeze(&freeze(1, target, org, person, 1))
+            .await
+            .unwrap();
+        assert!(matches!(tx.commit().await, Err(StoreError::NoAuditEvent)));
+        assert_eq!(
+            store.active_freeze(target).await.unwrap(),
+            None,
+            "{}",
+            db.label
+        );
+
+        // A lift whose transaction is abandoned leaves the freeze active.
+        insert(&store, &freeze(2, target, org, person, 2))
+            .await
+            .unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.lift_freeze(
+            target,
+            &FreezeLift {
+                at: at(3),
+                by: person,
+                reason: "解冻".into(),
+            },
+        )
+        .await
+        .unwrap();
+        tx.rollback().await.unwrap();
+        let active = store.active_freeze(target).await.unwrap().unwrap();
+        assert!(active.lifted.is_none());
+    }
+}
