@@ -342,15 +342,29 @@ impl App {
         })
     }
 
-    /// The freeze target of organisation `id`: a merchant or an operator, by its type; other
-    /// organisations are not frozen (`Invalid`).
-    pub async fn org_freeze_target(&self, id: OrgId) -> Result<FreezeTarget, AppError> {
-        let org = self.store.org(id).await?.ok_or(AppError::NotFound {
+    /// The freeze target of organisation `id`: a merchant or an operator, by its type. The public
+    /// is refused (and audited); another type is `Invalid` for those who may read the
+    /// organisation and `NotFound` for others, so its type is not revealed. Decides nothing:
+    /// `freeze`/`unfreeze` ask the policy.
+    pub async fn org_freeze_target(&self, ctx: &Ctx, id: OrgId) -> Result<FreezeTarget, AppError> {
+        self.refuse_anonymous(ctx, Action::OrgFreeze).await?;
+        let not_found = AppError::NotFound {
             kind: "organisation",
-        })?;
+        };
+        let org = self.store.org(id).await?.ok_or(not_found.clone())?;
         match org.org_type {
             OrgType::Merchant => Ok(FreezeTarget::Merchant(id)),
             OrgType::Operator => Ok(FreezeTarget::Operator(id)),
+            _ if !shuyu_policy::decide(
+                &ctx.principal,
+                Action::OrgRead,
+                &Resource::Org { id },
+                &self.profile,
+            )
+            .is_allowed() =>
+            {
+                Err(not_found)
+            }
             other => Err(AppError::invalid(
                 "id",
                 format!(

@@ -278,11 +278,41 @@ async fn a_refused_or_bad_request_leaves_everything_as_it_was() {
         .unwrap()
         .org;
     assert!(matches!(
-        t.app.org_freeze_target(authority_org).await.unwrap_err(),
+        t.app
+            .org_freeze_target(&authority, authority_org)
+            .await
+            .unwrap_err(),
         AppError::Invalid { field: "id", .. }
     ));
+    // Someone who may not read the organisation does not learn its type; the public is refused.
+    assert!(matches!(
+        t.app
+            .org_freeze_target(&merchant, authority_org)
+            .await
+            .unwrap_err(),
+        AppError::NotFound {
+            kind: "organisation"
+        }
+    ));
+    let anonymous = Ctx {
+        principal: shuyu_policy::Principal::Anonymous,
+        request_id: RequestId::mint(t.app.now(), [1; 10]),
+        source: "test".into(),
+    };
     assert_eq!(
-        t.app.org_freeze_target(grant.operator()).await.unwrap(),
+        code(
+            &t.app
+                .org_freeze_target(&anonymous, grant.merchant())
+                .await
+                .unwrap_err()
+        ),
+        "not_signed_in"
+    );
+    assert_eq!(
+        t.app
+            .org_freeze_target(&authority, grant.operator())
+            .await
+            .unwrap(),
         FreezeTarget::Operator(grant.operator())
     );
     assert_eq!(t.app.store().active_freezes().await.unwrap(), vec![]);

@@ -98,7 +98,7 @@ async fn freeze_org(
     ApiPath(id): ApiPath<OrgId>,
     ApiJson(body): ApiJson<FreezeReason>,
 ) -> Result<Json<FreezeOut>, ApiError> {
-    let target = state.app.org_freeze_target(id).await?;
+    let target = state.app.org_freeze_target(&caller.ctx, id).await?;
     let view = state.app.freeze(&caller.ctx, target, &body.reason).await?;
     Ok(Json(FreezeOut::from(&view)))
 }
@@ -114,7 +114,7 @@ async fn unfreeze_org(
     ApiPath(id): ApiPath<OrgId>,
     ApiJson(body): ApiJson<FreezeReason>,
 ) -> Result<Json<FreezeOut>, ApiError> {
-    let target = state.app.org_freeze_target(id).await?;
+    let target = state.app.org_freeze_target(&caller.ctx, id).await?;
     let view = state
         .app
         .unfreeze(&caller.ctx, target, &body.reason)

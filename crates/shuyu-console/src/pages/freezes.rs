@@ -200,7 +200,7 @@ pub(crate) async fn org_post(
     let Ok(id) = id.parse::<OrgId>() else {
         return me.chrome.fail(ORG_NOT_FOUND);
     };
-    let target = match state.app.org_freeze_target(id).await {
+    let target = match state.app.org_freeze_target(&me.ctx, id).await {
         Ok(target) => target,
         Err(err) => return me.chrome.fail(err),
     };
