@@ -7,6 +7,11 @@
 //! the query ends (finished, failed, its future dropped), deregisters it. [`InFlight::cancel_matching`]
 //! cancels every registered query whose scope matches.
 //!
+//! Order for a caller running a query: **register, then check `App::grant_liveness`, then run**
+//! under the token. A freeze or a grant move cancels after its transaction commits, so a query
+//! registered before that commit is cancelled by it, and one registered after it sees the change
+//! in `grant_liveness`; checking before registering would leave a window in which neither holds.
+//!
 //! Guarantees: a handle is deregistered exactly once, on drop; cancelling never blocks on a query
 //! (a token is only signalled; the query notices it at its next batch). The registry holds ids
 //! only, never a query's text or data.
