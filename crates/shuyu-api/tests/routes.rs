@@ -275,6 +275,26 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/api/v1/grants/{id}/revoke",
         Who::Roles(GRANT_MOVERS),
     ),
+    ("GET", "/api/v1/freezes", Who::SignedIn),
+    // On the demo merchant: the authority (earlier in `Role::ALL`) freezes it, so the operator
+    // running its grant, also allowed, meets a 409; the authority then lifts it, so the operator
+    // (who may lift only its own freezes) is refused.
+    ("POST", "/api/v1/orgs/{id}/freeze", Who::Roles(GRANT_MOVERS)),
+    (
+        "POST",
+        "/api/v1/orgs/{id}/unfreeze",
+        Who::Roles(&[Role::Authority]),
+    ),
+    (
+        "POST",
+        "/api/v1/resources/{id}/supply/freeze",
+        Who::Roles(&[Role::Authority]),
+    ),
+    (
+        "POST",
+        "/api/v1/resources/{id}/supply/unfreeze",
+        Who::Roles(&[Role::Authority]),
+    ),
     // Last: it ends the session.
     ("POST", "/api/v1/auth/logout", Who::SignedIn),
 ];
@@ -517,6 +537,12 @@ fn body_for(
         "/api/v1/grants/{id}/suspend"
         | "/api/v1/grants/{id}/resume"
         | "/api/v1/grants/{id}/revoke" => json!({"reason": format!("路线表测试 {label}")}),
+        "/api/v1/orgs/{id}/freeze"
+        | "/api/v1/orgs/{id}/unfreeze"
+        | "/api/v1/resources/{id}/supply/freeze"
+        | "/api/v1/resources/{id}/supply/unfreeze" => {
+            json!({"reason": format!("路线表测试 {label}")})
+        }
         _ => return None,
     })
 }

@@ -13,6 +13,9 @@
 //! their organisation's grants. A grant the actor may not read is refused (and the refusal audited)
 //! like every other object; grant ids are UUIDv7 with 74 random bits, so they are not guessed.
 //!
+//! Suspending or revoking a grant cancels its running queries (`App::inflight`) once the move
+//! commits.
+//!
 //! Must never: create a grant for anyone but the system, or expose a way to (there is no API route).
 
 use shuyu_audit::Outcome;
@@ -246,6 +249,11 @@ impl App {
         ))
         .await?;
         tx.commit().await?;
+        // A suspended or revoked grant's running queries stop within this request.
+        if matches!(action, Action::GrantSuspend | Action::GrantRevoke) {
+            let cancelled = self.inflight.cancel_grant(id);
+            tracing::info!(request_id = %ctx.request_id, %id, cancelled, "grant stopped; its running queries cancelled");
+        }
         Ok(self.grant_view(moved))
     }
 

@@ -23,8 +23,10 @@ mod auth;
 mod catalog;
 mod datasets;
 mod error;
+mod freeze;
 mod grants;
 mod imports;
+mod inflight;
 mod orgs;
 mod people;
 mod sso;
@@ -53,11 +55,13 @@ pub use datasets::{
     Sweep, SweptObject,
 };
 pub use error::AppError;
+pub use freeze::{FreezeState, FreezeTarget, FreezeView, MAX_FREEZE_REASON, freeze_stops};
 pub use grants::GrantView;
 pub use imports::{
     ImportJob, ImportJobs, ImportState, KEEP_FINISHED, KEEP_FINISHED_SECONDS, PendingImport,
     UploadError, UploadKind, log_progress,
 };
+pub use inflight::{InFlight, InFlightQuery, QueryScope};
 pub use orgs::NewOrg;
 pub use people::{NewPerson, PersonView};
 pub use shuyu_engine::{
@@ -67,6 +71,7 @@ pub use shuyu_grant::{
     ClampBounds, FieldRequest, Grant, GrantEvent, GrantState, GrantStatus, NewGrant, ResourceRequest, Scenario,
     ScenarioCategory, Term,
 };
+pub use shuyu_store::FreezeLift;
 pub use sso::{
     IdentityProvider, LoginSecrets, ProviderError, ProviderFuture, SSO_LOGIN_SECONDS, SsoCallback,
     SsoLogin, SsoRefusal, SsoSettings, SsoStart, VerifiedIdentity,
@@ -138,6 +143,8 @@ pub struct App {
     sso: Option<Arc<SsoSettings>>,
     /// Dataset objects and their keys, when configured.
     data: Option<Arc<DataStore>>,
+    /// The secure domain's running queries, cancelled when what they rest on is stopped.
+    inflight: Arc<InFlight>,
 }
 
 impl App {
@@ -156,6 +163,7 @@ impl App {
             rng: Arc::new(Mutex::new(rng)),
             sso: None,
             data: None,
+            inflight: Arc::new(InFlight::new()),
         }
     }
 
@@ -176,6 +184,12 @@ impl App {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The registry of running queries: a query registers here and runs under its token; freezes
+    /// and grant suspensions and revocations cancel the matching ones.
+    pub fn inflight(&self) -> &InFlight {
+        &self.inflight
     }
 
     pub fn now(&self) -> Timestamp {

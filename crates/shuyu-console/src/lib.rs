@@ -111,6 +111,9 @@ pub fn router(state: ApiState) -> Router {
             post(pages::imports::upload).layer(DefaultBodyLimit::max(upload_body_limit)),
         )
         .route("/imports/{id}", get(pages::imports::job))
+        .route("/orgs/{id}", get(pages::freezes::org_page))
+        .route("/orgs/{id}/freeze", post(pages::freezes::org_post))
+        .route("/resources/{id}/supply", post(pages::freezes::supply_post))
         .route("/grants", get(pages::grants::list))
         .route("/grants/{id}", get(pages::grants::detail))
         .route("/grants/{id}/move", post(pages::grants::move_grant))

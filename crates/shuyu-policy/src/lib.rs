@@ -145,6 +145,19 @@ pub enum Action {
     /// Run a query in a workspace, in development or production: the merchant's cleared personnel
     /// only (data-bearing). The grant's term and liveness are checked by the app.
     WorkspaceQuery,
+    /// Freeze an organisation (SBX-9), with a reason: a merchant (all its workspaces stop) by the
+    /// authority or by an operator running one of its grants; an operator (every grant it runs
+    /// stops) by the authority only.
+    OrgFreeze,
+    /// Lift an organisation's freeze, with a reason: the authority, or the operator that set it.
+    OrgUnfreeze,
+    /// Freeze a resource's supply (every grant over it stops), with a reason: the authority only.
+    SupplyFreeze,
+    /// Lift a resource's supply freeze, with a reason: the authority only.
+    SupplyUnfreeze,
+    /// See an active freeze (target, who, when, why): the authority and supervisors all, an
+    /// organisation the freezes that concern it.
+    FreezeRead,
 }
 
 impl Action {
@@ -189,6 +202,11 @@ impl Action {
         Action::WorkspaceRead,
         Action::WorkspacePrepare,
         Action::WorkspaceQuery,
+        Action::OrgFreeze,
+        Action::OrgUnfreeze,
+        Action::SupplyFreeze,
+        Action::SupplyUnfreeze,
+        Action::FreezeRead,
     ];
 
     /// The name used in audit events (`org.create`).
@@ -234,6 +252,11 @@ impl Action {
             Action::WorkspaceRead => "workspace.read",
             Action::WorkspacePrepare => "workspace.prepare",
             Action::WorkspaceQuery => "workspace.query",
+            Action::OrgFreeze => "org.freeze",
+            Action::OrgUnfreeze => "org.unfreeze",
+            Action::SupplyFreeze => "resource.supply_freeze",
+            Action::SupplyUnfreeze => "resource.supply_unfreeze",
+            Action::FreezeRead => "freeze.read",
         }
     }
 
@@ -313,6 +336,28 @@ pub enum Resource {
         merchant: OrgId,
         operator: OrgId,
     },
+    /// A freeze (SBX-9), existing or about to be set: what it is on and, for an existing one, the
+    /// organisation of the person who set it (`None` for a new freeze).
+    Freeze {
+        subject: FreezeSubject,
+        frozen_by: Option<OrgId>,
+    },
+}
+
+/// What a freeze is on, with the facts the policy needs (looked up by the caller).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FreezeSubject {
+    /// A merchant organisation. `serving_operator` is the actor's own organisation when it runs
+    /// at least one grant of this merchant, and `None` otherwise: an operator may freeze only the
+    /// merchants whose workspaces it runs.
+    Merchant {
+        merchant: OrgId,
+        serving_operator: Option<OrgId>,
+    },
+    /// An operator organisation.
+    Operator { operator: OrgId },
+    /// The supply of a catalog resource, with the organisation that provides it.
+    ResourceSupply { provider: OrgId },
 }
 
 /// The answer, with the reason for a refusal.
@@ -398,6 +443,7 @@ fn decide_unnamed(
                 | Action::DatasetRead
                 | Action::GrantSeed
                 | Action::GrantRead
+                | Action::FreezeRead
                 | Action::ProfileRead => Decision::Allow,
                 _ => Decision::deny(
                     "forbidden",
@@ -463,6 +509,9 @@ fn grant(actor: &Actor, action: Action, resource: &Resource, profile: &Profile) 
     let role = actor.role;
     let acts_for = |provider: OrgId| may_act_for(actor, provider, profile);
     let oversight = matches!(role, Admin | Authority | Operator | Supervisor);
+    // An operator running at least one of the merchant's grants (the caller looked it up).
+    let serves =
+        |serving_operator: Option<OrgId>| role == Operator && serving_operator == Some(actor.org);
     let allowed = match (action, resource) {
         (
             Action::Login | Action::SelfRead | Action::SelfManage | Action::ProfileRead,
@@ -552,6 +601,46 @@ fn grant(actor: &Actor, action: Action, resource: &Resource, profile: &Profile) 
         }
         (Action::WorkspacePrepare | Action::WorkspaceQuery, Resource::Grant { merchant, .. }) => {
             role == Merchant && *merchant == actor.org
+        }
+        (Action::OrgFreeze, Resource::Freeze { subject, .. }) => match subject {
+            FreezeSubject::Merchant {
+                serving_operator, ..
+            } => role == Authority || serves(*serving_operator),
+            FreezeSubject::Operator { .. } => role == Authority,
+            FreezeSubject::ResourceSupply { .. } => false,
+        },
+        (Action::OrgUnfreeze, Resource::Freeze { subject, frozen_by }) => match subject {
+            FreezeSubject::Merchant {
+                serving_operator, ..
+            } => role == Authority || (serves(*serving_operator) && *frozen_by == Some(actor.org)),
+            FreezeSubject::Operator { .. } => role == Authority,
+            FreezeSubject::ResourceSupply { .. } => false,
+        },
+        (
+            Action::SupplyFreeze | Action::SupplyUnfreeze,
+            Resource::Freeze {
+                subject: FreezeSubject::ResourceSupply { .. },
+                ..
+            },
+        ) => role == Authority,
+        (Action::FreezeRead, Resource::Freeze { subject, frozen_by }) => {
+            matches!(role, Authority | Supervisor)
+                || (role == Operator && *frozen_by == Some(actor.org))
+                || match subject {
+                    FreezeSubject::Merchant {
+                        merchant,
+                        serving_operator,
+                    } => {
+                        serves(*serving_operator)
+                            || (role == Merchant
+                                && *merchant == actor.org
+                                && actor.clearance.real_name_verified)
+                    }
+                    FreezeSubject::Operator { operator } => {
+                        role == Operator && *operator == actor.org
+                    }
+                    FreezeSubject::ResourceSupply { provider } => acts_for(*provider),
+                }
         }
         _ => false,
     };

@@ -710,3 +710,152 @@ fn only_the_system_seeds_grants() {
         );
     }
 }
+
+/// Freezes (SBX-9): the authority freezes and unfreezes everything; an operator freezes only the
+/// merchants whose grants it runs and lifts only its own freeze; nobody else freezes anything.
+#[test]
+fn freeze_grants_table() {
+    use Action::*;
+    use Role::*;
+    let p = profile();
+    let (own_org, other_org, _, _) = ids();
+    let freeze = |subject, frozen_by| Resource::Freeze { subject, frozen_by };
+    let served_merchant = FreezeSubject::Merchant {
+        merchant: other_org,
+        serving_operator: Some(own_org),
+    };
+    let unserved_merchant = FreezeSubject::Merchant {
+        merchant: other_org,
+        serving_operator: None,
+    };
+    let operator = FreezeSubject::Operator {
+        operator: other_org,
+    };
+    let own_operator = FreezeSubject::Operator { operator: own_org };
+    let supply = FreezeSubject::ResourceSupply {
+        provider: other_org,
+    };
+    let own_supply = FreezeSubject::ResourceSupply { provider: own_org };
+    for &role in Role::ALL {
+        let authority = role == Authority;
+        let operator_role = role == Operator;
+        let cases: Vec<(Action, Resource, bool)> = vec![
+            (
+                OrgFreeze,
+                freeze(served_merchant, None),
+                authority || operator_role,
+            ),
+            (OrgFreeze, freeze(unserved_merchant, None), authority),
+            (OrgFreeze, freeze(operator, None), authority),
+            (OrgFreeze, freeze(own_operator, None), authority),
+            (OrgFreeze, freeze(supply, None), false),
+            (
+                OrgUnfreeze,
+                freeze(served_merchant, Some(own_org)),
+                authority || operator_role,
+            ),
+            (
+                OrgUnfreeze,
+                freeze(served_merchant, Some(other_org)),
+                authority,
+            ),
+            (
+                OrgUnfreeze,
+                freeze(unserved_merchant, Some(own_org)),
+                authority,
+            ),
+            (OrgUnfreeze, freeze(operator, Some(own_org)), authority),
+            (OrgUnfreeze, freeze(supply, Some(own_org)), false),
+            (SupplyFreeze, freeze(supply, None), authority),
+            (SupplyFreeze, freeze(own_supply, None), authority),
+            (SupplyFreeze, freeze(served_merchant, None), false),
+            (SupplyUnfreeze, freeze(supply, Some(own_org)), authority),
+            (SupplyUnfreeze, freeze(operator, Some(other_org)), false),
+            (
+                FreezeRead,
+                freeze(served_merchant, Some(other_org)),
+                matches!(role, Authority | Supervisor | Operator),
+            ),
+            (
+                FreezeRead,
+                freeze(unserved_merchant, Some(other_org)),
+                matches!(role, Authority | Supervisor),
+            ),
+            (
+                FreezeRead,
+                freeze(own_operator, Some(other_org)),
+                matches!(role, Authority | Supervisor | Operator),
+            ),
+            (
+                FreezeRead,
+                freeze(own_supply, Some(other_org)),
+                matches!(role, Authority | Supervisor | SourceDepartment),
+            ),
+            (
+                FreezeRead,
+                freeze(supply, Some(other_org)),
+                matches!(role, Authority | Supervisor)
+                    || (role == DataServiceAgency && p.catalog().agency_supplies.value),
+            ),
+            (
+                FreezeRead,
+                freeze(
+                    FreezeSubject::Merchant {
+                        merchant: own_org,
+                        serving_operator: None,
+                    },
+                    Some(other_org),
+                ),
+                matches!(role, Authority | Supervisor | Merchant),
+            ),
+            (FreezeRead, Resource::Platform, false),
+        ];
+        for (action, resource, expected) in cases {
+            assert_eq!(
+                decide(&Principal::Person(actor(role)), action, &resource, &p).is_allowed(),
+                expected,
+                "{role} {action} {resource:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn neither_the_public_nor_the_command_line_freezes() {
+    let (own_org, _, _, _) = ids();
+    let resource = Resource::Freeze {
+        subject: FreezeSubject::Operator { operator: own_org },
+        frozen_by: None,
+    };
+    for action in [
+        Action::OrgFreeze,
+        Action::OrgUnfreeze,
+        Action::SupplyFreeze,
+        Action::SupplyUnfreeze,
+    ] {
+        for principal in [Principal::Anonymous, Principal::System] {
+            assert!(
+                !decide(&principal, action, &resource, &profile()).is_allowed(),
+                "{principal:?} {action}"
+            );
+        }
+    }
+    assert!(
+        decide(
+            &Principal::System,
+            Action::FreezeRead,
+            &resource,
+            &profile()
+        )
+        .is_allowed()
+    );
+    assert!(
+        !decide(
+            &Principal::Anonymous,
+            Action::FreezeRead,
+            &resource,
+            &profile()
+        )
+        .is_allowed()
+    );
+}

@@ -24,6 +24,7 @@ mod audit;
 mod catalog;
 mod datasets;
 mod error;
+mod freezes;
 mod grants;
 mod orgs;
 mod people;
@@ -50,6 +51,7 @@ pub use catalog::{
 };
 pub use datasets::StoredDataset;
 pub use error::StoreError;
+pub use freezes::{ALREADY_FROZEN, FreezeLift, FreezeTarget, StoredFreeze};
 pub use grants::STALE_GRANT;
 pub use sso::PendingSsoLogin;
 pub use tx::Tx;

@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod catalog;
 mod datasets;
+mod freezes;
 mod grants;
 mod health;
 mod imports;
@@ -37,4 +38,5 @@ pub(crate) fn router() -> OpenApiRouter<ApiState> {
         .merge(datasets::router())
         .merge(imports::router())
         .merge(grants::router())
+        .merge(freezes::router())
 }

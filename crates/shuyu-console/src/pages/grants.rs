@@ -155,8 +155,10 @@ async fn render(
         section.card {
             dl.facts {
                 dt { (t.gr_category) } dd { (grant.scenario().category.label(lang.chinese())) }
-                dt { (t.gr_merchant) } dd { (org_name(&orgs, &grant.merchant().to_string())) }
-                dt { (t.gr_operator) } dd { (org_name(&orgs, &grant.operator().to_string())) }
+                dt { (t.gr_merchant) }
+                dd { a href={ "/orgs/" (grant.merchant()) } { (org_name(&orgs, &grant.merchant().to_string())) } }
+                dt { (t.gr_operator) }
+                dd { a href={ "/orgs/" (grant.operator()) } { (org_name(&orgs, &grant.operator().to_string())) } }
                 dt { (t.gr_usage) } dd { (grant.usage().label(lang.chinese())) }
                 dt { (t.gr_term) } dd { (term(grant)) }
                 dt { (t.gr_min_group) } dd { (grant.min_group_size()) }

@@ -2,6 +2,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod catalog;
+pub(crate) mod freezes;
 pub(crate) mod grants;
 pub(crate) mod home;
 pub(crate) mod imports;
@@ -52,6 +53,8 @@ impl DoneQuery {
             "grant_suspended" => t.done_grant_suspended,
             "grant_resumed" => t.done_grant_resumed,
             "grant_revoked" => t.done_grant_revoked,
+            "frozen" => t.done_frozen,
+            "unfrozen" => t.done_unfrozen,
             _ => return None,
         };
         Some(Notice::Done(text.to_owned()))

@@ -164,6 +164,17 @@ pub(crate) async fn detail(
     render(&state, &me, id, pair, shown, StatusCode::OK).await
 }
 
+/// The resource page with a notice (a refused form of another module, e.g. a supply freeze).
+pub(crate) async fn render_with_notice(
+    state: &ApiState,
+    me: &SignedIn,
+    id: ResourceId,
+    shown: Notice,
+    status: StatusCode,
+) -> Response {
+    render(state, me, id, (None, None), Some(shown), status).await
+}
+
 async fn render(
     state: &ApiState,
     me: &SignedIn,
@@ -244,6 +255,13 @@ async fn render(
                 .collect()
         })
         .unwrap_or_default();
+    // The supply freeze panel (SBX-9), for approved resources: shown when the policy lets the
+    // person see or change the freeze.
+    let supply = if resource.current().is_some() {
+        crate::pages::freezes::supply_panel(state, me, id).await
+    } else {
+        html! {}
+    };
     let name = latest.content().metadata().name().to_string();
     let body = html! {
         p { a href="/resources" { "← " (t.resources_title) } }
@@ -291,6 +309,7 @@ async fn render(
                 }
             }
         }
+        (supply)
         (fields_table(state, lang, latest.content().fields(), true))
         (versions_table(lang, resource))
         @if let Some((from, to, changes)) = &diff {
