@@ -143,7 +143,7 @@ fn not_live(code: &'static str, message: String) -> AppError {
     AppError::Forbidden(Denial {
         code,
         message,
-        action: "grant.use",
+        action: "workspace.query",
     })
 }
 

@@ -68,8 +68,8 @@ pub use shuyu_engine::{
     ImportOptions, KeyRing, MASTER_KEY_ENV, ObjectStorage, Progress, S3Storage, Secret,
 };
 pub use shuyu_grant::{
-    ClampBounds, FieldRequest, Grant, GrantEvent, GrantState, GrantStatus, NewGrant, ResourceRequest, Scenario,
-    ScenarioCategory, Term,
+    ClampBounds, FieldRequest, Grant, GrantEvent, GrantState, GrantStatus, NewGrant,
+    ResourceRequest, Scenario, ScenarioCategory, Term,
 };
 pub use shuyu_store::FreezeLift;
 pub use sso::{

@@ -75,10 +75,18 @@ async fn an_analyst_develops_on_desensitized_rows_and_runs_the_same_plan_in_prod
         let view = t.app.workspace(&analyst, workspace).await.unwrap();
         let names: Vec<&str> = view.tables.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["social_insurance", "clinic_visits"]);
-        assert!(view.tables.iter().all(|t| t.dataset.is_some() && t.dev.is_none()));
+        assert!(
+            view.tables
+                .iter()
+                .all(|t| t.dataset.is_some() && t.dev.is_none())
+        );
 
         // Nothing runs in development before its tables exist.
-        let reason = refused(t.app.run_query(&analyst, workspace, request(Env::Dev, GROUPED)).await);
+        let reason = refused(
+            t.app
+                .run_query(&analyst, workspace, request(Env::Dev, GROUPED))
+                .await,
+        );
         assert!(reason.contains("development tables"), "{reason}");
 
         let view = t
@@ -86,7 +94,11 @@ async fn an_analyst_develops_on_desensitized_rows_and_runs_the_same_plan_in_prod
             .prepare_dev(&analyst, workspace, DevMode::Sample, 50)
             .await
             .unwrap();
-        assert!(view.tables.iter().all(|t| t.dev.as_ref().unwrap().rows == 50));
+        assert!(
+            view.tables
+                .iter()
+                .all(|t| t.dev.as_ref().unwrap().rows == 50)
+        );
 
         // Development rows are visible, desensitized: no resident ID survives (hashed by default).
         let rows = t
@@ -111,7 +123,11 @@ async fn an_analyst_develops_on_desensitized_rows_and_runs_the_same_plan_in_prod
         assert!(!rows.production.unwrap().accepted);
 
         // Production refuses a plan that never ran in development.
-        let reason = refused(t.app.run_query(&analyst, workspace, request(Env::Prod, GROUPED)).await);
+        let reason = refused(
+            t.app
+                .run_query(&analyst, workspace, request(Env::Prod, GROUPED))
+                .await,
+        );
         assert!(reason.contains("development"), "{reason}");
 
         let dev = t
@@ -201,8 +217,15 @@ async fn production_never_returns_rows_whatever_the_query() {
     ] {
         // Whatever development says, production refuses: by the column controls, the output
         // control, or because it never accepted the plan in development.
-        let _ = t.app.run_query(&analyst, workspace, request(Env::Dev, sql)).await;
-        let reason = refused(t.app.run_query(&analyst, workspace, request(Env::Prod, sql)).await);
+        let _ = t
+            .app
+            .run_query(&analyst, workspace, request(Env::Dev, sql))
+            .await;
+        let reason = refused(
+            t.app
+                .run_query(&analyst, workspace, request(Env::Prod, sql))
+                .await,
+        );
         assert!(!reason.is_empty(), "{sql}");
     }
 }
@@ -265,11 +288,63 @@ async fn a_suspended_grant_runs_nothing_and_says_why() {
         .await
         .unwrap();
     let operator = ctx(&t, "operator").await;
-    let grant = t.app.workspace(&analyst, workspace).await.unwrap().grant.grant;
+    let grant = t
+        .app
+        .workspace(&analyst, workspace)
+        .await
+        .unwrap()
+        .grant
+        .grant;
     t.app
         .suspend_grant(&operator, grant.id(), "audit of the scenario".into())
         .await
         .unwrap();
-    let reason = refused(t.app.run_query(&analyst, workspace, request(Env::Dev, GROUPED)).await);
+    let reason = refused(
+        t.app
+            .run_query(&analyst, workspace, request(Env::Dev, GROUPED))
+            .await,
+    );
     assert!(reason.contains("suspended"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_frozen_merchant_or_supply_runs_nothing_until_lifted() {
+    let t = TestApp::sqlite().await;
+    let (analyst, workspace) = setup(&t).await;
+    t.app
+        .prepare_dev(&analyst, workspace, DevMode::Sample, 20)
+        .await
+        .unwrap();
+    let authority = ctx(&t, "authority").await;
+    let grant = t
+        .app
+        .workspace(&analyst, workspace)
+        .await
+        .unwrap()
+        .grant
+        .grant;
+    let targets = [
+        shuyu_app::FreezeTarget::Merchant(grant.merchant()),
+        shuyu_app::FreezeTarget::ResourceSupply(grant.resources()[0].resource),
+    ];
+    for target in targets {
+        t.app
+            .freeze(&authority, target, "supervision")
+            .await
+            .unwrap();
+        let reason = refused(
+            t.app
+                .run_query(&analyst, workspace, request(Env::Dev, GROUPED))
+                .await,
+        );
+        assert!(reason.contains("frozen"), "{reason}");
+        t.app
+            .unfreeze(&authority, target, "rectified")
+            .await
+            .unwrap();
+        t.app
+            .run_query(&analyst, workspace, request(Env::Dev, GROUPED))
+            .await
+            .unwrap();
+    }
 }

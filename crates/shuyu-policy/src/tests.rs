@@ -598,8 +598,16 @@ fn workspace_table() {
         };
         let oversight = matches!(role, Authority | Supervisor);
         let cases = [
-            (WorkspaceRead, &ours_as_merchant, oversight || role == Merchant),
-            (WorkspaceRead, &ours_as_operator, oversight || role == Operator),
+            (
+                WorkspaceRead,
+                &ours_as_merchant,
+                oversight || role == Merchant,
+            ),
+            (
+                WorkspaceRead,
+                &ours_as_operator,
+                oversight || role == Operator,
+            ),
             (WorkspaceRead, &others, oversight),
             (WorkspaceQuery, &ours_as_merchant, role == Merchant),
             (WorkspaceQuery, &ours_as_operator, false),
@@ -630,9 +638,7 @@ fn workspace_table() {
         )
         .is_allowed()
     );
-    assert!(
-        !decide(&Principal::System, WorkspaceQuery, &ours_as_merchant, &p).is_allowed()
-    );
+    assert!(!decide(&Principal::System, WorkspaceQuery, &ours_as_merchant, &p).is_allowed());
 }
 
 #[test]

@@ -74,11 +74,11 @@ pub use control::{ControlError, Controls, OutputColumn, Reason, derive};
 pub use dp::{DpAggregate, DpColumn, DpControl, DpOutput, DpPreview};
 pub use error::{SandboxError, StatementKind};
 pub use fingerprint::fingerprint;
-pub use store::ScopedStore;
 pub use output::{AggregateControl, ControlledPlan, Suppression, apply_aggregate_control};
 pub use session::{
     AggregateOutput, Limits, Metering, QueryOutput, SandboxSession, SessionSpec, TableSpec,
     sql_options,
 };
 pub use shuyu_profile::ColumnControl;
+pub use store::ScopedStore;
 pub use tokio_util::sync::CancellationToken;

@@ -16,7 +16,8 @@ use futures_util::stream::{BoxStream, StreamExt};
 use object_store::path::Path;
 use object_store::{
     CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload, ObjectMeta,
-    ObjectStore, ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
+    ObjectStore, ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult,
+    RenameOptions,
 };
 
 const STORE: &str = "SandboxStore";
@@ -329,7 +330,12 @@ mod tests {
                 .unwrap();
         }
         let scoped = ScopedStore::new(inner, vec![Path::from("datasets/a/1/data.parquet")]);
-        assert!(scoped.get(&Path::from("datasets/a/1/data.parquet")).await.is_ok());
+        assert!(
+            scoped
+                .get(&Path::from("datasets/a/1/data.parquet"))
+                .await
+                .is_ok()
+        );
         let other = scoped.get(&Path::from("datasets/b/2/data.parquet")).await;
         assert!(matches!(other, Err(object_store::Error::NotFound { .. })));
         let listed: Vec<_> = scoped
@@ -338,9 +344,18 @@ mod tests {
             .collect()
             .await;
         assert_eq!(listed, ["datasets/a/1/data.parquet"]);
-        assert!(scoped.list(Some(&Path::from("datasets/b"))).next().await.is_none());
+        assert!(
+            scoped
+                .list(Some(&Path::from("datasets/b")))
+                .next()
+                .await
+                .is_none()
+        );
         let put = scoped
-            .put(&Path::from("datasets/a/1/data.parquet"), PutPayload::from_static(b"y"))
+            .put(
+                &Path::from("datasets/a/1/data.parquet"),
+                PutPayload::from_static(b"y"),
+            )
             .await;
         assert!(put.is_err());
     }

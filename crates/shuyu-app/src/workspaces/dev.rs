@@ -79,7 +79,7 @@ impl App {
                 format!("give 1 to {MAX_DEV_ROWS} rows per development table"),
             ));
         }
-        self.check_live(&grant).await?;
+        self.grant_liveness(&grant).await?;
         let Principal::Person(actor) = &ctx.principal else {
             return Err(AppError::Unauthenticated);
         };
@@ -93,10 +93,9 @@ impl App {
         let data = Arc::clone(self.data()?);
         let ring = data.ring()?;
         let new_key = self.open_workspace_key(&data, &ring, &grant).await?;
-        let hash_key = HashKey::from_bytes(*ring.derive_secret(
-            HASH_KEY_PURPOSE,
-            grant.id().to_string().as_bytes(),
-        ));
+        let hash_key = HashKey::from_bytes(
+            *ring.derive_secret(HASH_KEY_PURPOSE, grant.id().to_string().as_bytes()),
+        );
         let mut rng = StdRng::from_seed(self.random_bytes());
         let now = self.now();
         let mut written: Vec<StoredDevTable> = Vec::new();
@@ -109,8 +108,16 @@ impl App {
                 let source = Path::from(dataset.object_path.as_str());
                 let batch = match mode {
                     DevMode::Sample => {
-                        sample(&data.objects(), &source, plan, rows, &hash_key, now, &mut rng)
-                            .await?
+                        sample(
+                            &data.objects(),
+                            &source,
+                            plan,
+                            rows,
+                            &hash_key,
+                            now,
+                            &mut rng,
+                        )
+                        .await?
                     }
                     DevMode::Simulated => {
                         simulate(&data.objects(), &source, plan, &grant, rows, &mut rng).await?
@@ -223,9 +230,7 @@ impl App {
         let prefix = Path::from(format!("workspaces/{}", grant.id()));
         if let Some(stored) = self.store.workspace_key(grant.id()).await? {
             let key = ring.data_key(&stored.wrapped_key).map_err(|e| {
-                AppError::Unavailable(format!(
-                    "the workspace's data key cannot be opened: {e}"
-                ))
+                AppError::Unavailable(format!("the workspace's data key cannot be opened: {e}"))
             })?;
             data.insert_key(&prefix, key);
             return Ok(None);
@@ -266,7 +271,8 @@ async fn read_real(
         .await
         .map_err(|e| AppError::Unavailable(format!("the dataset of table {}: {e}", plan.name)))?;
     #[allow(deprecated)]
-    let reader = ParquetObjectReader::new(Arc::clone(store), path.clone()).with_file_size(meta.size);
+    let reader =
+        ParquetObjectReader::new(Arc::clone(store), path.clone()).with_file_size(meta.size);
     let builder =
         ParquetRecordBatchStreamBuilder::new_with_options(reader, ArrowReaderOptions::new())
             .await
@@ -321,9 +327,11 @@ async fn sample(
     for field in schema.fields() {
         let name = field.name();
         let rule = match plan.fields.iter().find(|(g, _)| &g.name == name) {
-            Some((granted, spec)) => {
-                default_rule(granted.desensitization, Some(spec.format()), field.data_type())
-            }
+            Some((granted, spec)) => default_rule(
+                granted.desensitization,
+                Some(spec.format()),
+                field.data_type(),
+            ),
             // The privacy unit, exposed only so that persons can be counted: a keyed hash.
             None => default_rule(
                 shuyu_profile::Desensitization::Hash,

@@ -30,10 +30,10 @@ use shuyu_profile::PrivacyBudget;
 use shuyu_sandbox::{CancellationToken, DpControl, DpPreview, SandboxError, SandboxSession};
 use shuyu_store::{StoredSpend, Tx};
 
+use super::QueryRequest;
 use super::result::ResultTable;
 use super::run::{Ending, GRANT_LEDGER, POPULATION_LEDGER, Run, metering_of, population_key};
 use super::tables::{TablePlan, datasets_of};
-use super::QueryRequest;
 use crate::{App, AppError};
 
 /// Groups one privacy unit may contribute to.
@@ -221,9 +221,8 @@ impl App {
         }
         let grant_budget =
             Amount::allowance(grant.budget()).map_err(|e| AppError::Internal(e.to_string()))?;
-        let population_budget =
-            Amount::allowance(self.profile.sandbox().population_budget.value)
-                .map_err(|e| AppError::Internal(e.to_string()))?;
+        let population_budget = Amount::allowance(self.profile.sandbox().population_budget.value)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
         let (ge, gd) = self
             .store
             .ledger_total(GRANT_LEDGER, &grant.id().to_string())

@@ -25,7 +25,7 @@ mod tables;
 use serde::Serialize;
 use shuyu_catalog::{FieldType, ResourceId};
 use shuyu_core::{DatasetId, PersonId, QueryId, Timestamp, WorkspaceId};
-use shuyu_grant::{ClampBounds, Grant, GrantStatus};
+use shuyu_grant::{ClampBounds, Grant};
 use shuyu_policy::{Action, Resource};
 use shuyu_profile::{ColumnControl, Desensitization, PrivacyBudget};
 use shuyu_store::{StoredMetering, StoredQuery};
@@ -271,22 +271,6 @@ impl App {
         Ok(grant)
     }
 
-    /// Why `grant` may not be used now, if anything: it must be active and within its term.
-    pub(crate) async fn check_live(&self, grant: &Grant) -> Result<(), AppError> {
-        let now = self.now();
-        match grant.status(now) {
-            GrantStatus::Active if grant.is_live(now, true, true) => Ok(()),
-            GrantStatus::Active => Err(AppError::Conflict(
-                "the grant's term has not started yet: the workspace opens on its first day"
-                    .into(),
-            )),
-            status => Err(AppError::Conflict(format!(
-                "the grant is {}: its workspace cannot be used; the authority or the operator decides",
-                status.as_str()
-            ))),
-        }
-    }
-
     /// A workspace: its grant and tables with their fields, controls and data.
     pub async fn workspace(
         &self,
@@ -410,14 +394,18 @@ impl App {
             .store
             .ledger_total(run::GRANT_LEDGER, &grant.id().to_string())
             .await?;
-        let mut populations: Vec<String> = plans.iter().map(tables::TablePlan::population).collect();
+        let mut populations: Vec<String> =
+            plans.iter().map(tables::TablePlan::population).collect();
         populations.sort();
         populations.dedup();
         let mut population_views = Vec::new();
         for population in populations {
             let (e, d) = self
                 .store
-                .ledger_total(run::POPULATION_LEDGER, &run::population_key(&entity, &population))
+                .ledger_total(
+                    run::POPULATION_LEDGER,
+                    &run::population_key(&entity, &population),
+                )
                 .await?;
             population_views.push(PopulationLedgerView {
                 population,

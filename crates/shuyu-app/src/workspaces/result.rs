@@ -32,7 +32,10 @@ pub struct ResultTable {
 
 impl ResultTable {
     /// The result of `batches` with `schema`.
-    pub(crate) fn from_batches(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Self, AppError> {
+    pub(crate) fn from_batches(
+        schema: &SchemaRef,
+        batches: &[RecordBatch],
+    ) -> Result<Self, AppError> {
         let columns = schema
             .fields()
             .iter()
@@ -44,7 +47,8 @@ impl ResultTable {
         let mut rows = Vec::new();
         let options = FormatOptions::default();
         for batch in batches {
-            let mut table: Vec<Vec<Value>> = vec![Vec::with_capacity(batch.num_columns()); batch.num_rows()];
+            let mut table: Vec<Vec<Value>> =
+                vec![Vec::with_capacity(batch.num_columns()); batch.num_rows()];
             for column in batch.columns() {
                 let values = column_values(column.as_ref(), &options)?;
                 for (row, value) in table.iter_mut().zip(values) {
@@ -58,8 +62,8 @@ impl ResultTable {
 
     /// The stored text and its SM3 digest (hex).
     pub(crate) fn stored(&self) -> Result<(String, String), AppError> {
-        let text = serde_json::to_string(self)
-            .map_err(|e| AppError::Internal(format!("result: {e}")))?;
+        let text =
+            serde_json::to_string(self).map_err(|e| AppError::Internal(format!("result: {e}")))?;
         let digest = hex::encode(Sm3::digest(text.as_bytes()));
         Ok((text, digest))
     }
@@ -145,8 +149,14 @@ mod tests {
         )
         .unwrap();
         let table = ResultTable::from_batches(&schema, &[batch]).unwrap();
-        assert_eq!(table.rows[0], vec![Value::from("A"), Value::from(12), Value::from(1.5)]);
-        assert_eq!(table.rows[1], vec![Value::Null, Value::from(30), Value::Null]);
+        assert_eq!(
+            table.rows[0],
+            vec![Value::from("A"), Value::from(12), Value::from(1.5)]
+        );
+        assert_eq!(
+            table.rows[1],
+            vec![Value::Null, Value::from(30), Value::Null]
+        );
         let (text, digest) = table.stored().unwrap();
         assert_eq!(digest, hex::encode(Sm3::digest(text.as_bytes())));
         let back: ResultTable = serde_json::from_str(&text).unwrap();

@@ -37,7 +37,7 @@ use super::dp::{DpEstimate, PendingSpend};
 use super::result::ResultTable;
 use super::tables::TablePlan;
 use super::{Env, QueryView, WORKSPACE, query_view};
-use crate::{App, AppError, Ctx, Object};
+use crate::{App, AppError, Ctx, Object, QueryScope};
 
 /// The longest query text accepted.
 pub const MAX_SQL_BYTES: usize = 64 * 1024;
@@ -174,16 +174,27 @@ impl App {
             production: None,
             spend: None,
         };
-        let ending = match self.check_live(&grant).await {
+        // Registered before the liveness check, so that a freeze or suspension landing from now
+        // on cancels this query (SBX-9).
+        let running = self.inflight().register(QueryScope::of_grant(&grant));
+        let cancel = running.token();
+        let ending = match self.grant_liveness(&grant).await {
             Err(e) => Ending::Refused(e.to_string()),
             Ok(()) => {
                 let plans = self.table_plans(&grant).await?;
                 match request.env {
-                    Env::Dev => self.run_dev(&grant, &plans, &request, &mut run).await?,
-                    Env::Prod => self.run_prod(&grant, &plans, &request, &mut run).await?,
+                    Env::Dev => {
+                        self.run_dev(&grant, &plans, &request, &mut run, cancel)
+                            .await?
+                    }
+                    Env::Prod => {
+                        self.run_prod(&grant, &plans, &request, &mut run, cancel)
+                            .await?
+                    }
                 }
             }
         };
+        drop(running);
         self.finish(ctx, workspace, run, ending).await
     }
 
@@ -193,6 +204,7 @@ impl App {
         plans: &[TablePlan],
         request: &QueryRequest,
         run: &mut Run,
+        cancel: &CancellationToken,
     ) -> Result<Ending, AppError> {
         if plans.iter().all(|p| p.dev.is_none()) {
             return Ok(Ending::Refused(
@@ -206,8 +218,7 @@ impl App {
             Err(e) => return Ok(Ending::from(&e)),
         };
         run.fields = touched_fields(&plan);
-        let cancel = CancellationToken::new();
-        let output = match session.execute(plan, &cancel).await {
+        let output = match session.execute(plan, cancel).await {
             Ok(output) => output,
             Err(e) => {
                 if let Some(m) = e.metering() {
@@ -297,6 +308,7 @@ impl App {
         plans: &[TablePlan],
         request: &QueryRequest,
         run: &mut Run,
+        cancel: &CancellationToken,
     ) -> Result<Ending, AppError> {
         if plans.iter().all(|p| p.dataset.is_none()) {
             return Ok(Ending::Refused(
@@ -326,11 +338,10 @@ impl App {
             ));
         };
         run.stored.dev_query = Some(dev);
-        let cancel = CancellationToken::new();
         match grant.usage() {
             UsageMethod::Aggregate => {
                 let control = aggregate_control(grant, plans);
-                match session.execute_aggregate(plan, &control, &cancel).await {
+                match session.execute_aggregate(plan, &control, cancel).await {
                     Ok(out) => {
                         run.stored.metering = metering_of(&out.output.metering);
                         run.stored.suppressed_groups = out.suppression.groups;
@@ -349,7 +360,7 @@ impl App {
                 }
             }
             UsageMethod::DpAggregate => {
-                self.run_dp(grant, plans, &session, plan, request, run, &cancel)
+                self.run_dp(grant, plans, &session, plan, request, run, cancel)
                     .await
             }
         }
@@ -426,14 +437,17 @@ impl App {
             refused.stored.result_rows = 0;
             refused.stored.epsilon_nano = 0;
             refused.stored.delta_atto = 0;
-            return Box::pin(self.finish(
-                ctx,
-                workspace,
-                refused,
-                Ending::Refused(
-                    "the privacy budget was spent by another query meanwhile; see the ledger".into(),
+            return Box::pin(
+                self.finish(
+                    ctx,
+                    workspace,
+                    refused,
+                    Ending::Refused(
+                        "the privacy budget was spent by another query meanwhile; see the ledger"
+                            .into(),
+                    ),
                 ),
-            ))
+            )
             .await;
         }
         tx.audit(self.event(

@@ -19,8 +19,8 @@ use shuyu_sandbox::{Limits, SandboxSession, SessionSpec, TableSpec};
 use shuyu_store::{StoredDataset, StoredDevTable};
 
 use super::Env;
-use shuyu_sandbox::ScopedStore;
 use crate::{App, AppError};
+use shuyu_sandbox::ScopedStore;
 
 /// Result rows a development query may return (they are stored with the query).
 pub(crate) const DEV_OUTPUT_ROWS: u64 = 1_000;
@@ -119,7 +119,10 @@ impl App {
                 name: granted.table.clone(),
                 unit: content.privacy_unit().cloned(),
                 fields,
-                dev: dev_tables.iter().find(|d| d.table == granted.table).cloned(),
+                dev: dev_tables
+                    .iter()
+                    .find(|d| d.table == granted.table)
+                    .cloned(),
                 resource,
                 dataset,
             });
