@@ -25,7 +25,9 @@
 //! - **Stage 2** (Rust): a unit keeps at most `L` ([`DpControl::max_groups_per_unit`]) of its
 //!   groups, those with the smallest SM3(`selection_key` ‖ unit ‖ group) (deterministic, unknown
 //!   without the key); per (group, unit) counts are clamped to `C`
-//!   ([`DpControl::max_rows_per_unit`]) and sums to `[C·lo, C·hi]`. A global aggregate (no
+//!   ([`DpControl::max_rows_per_unit`]); a unit with more than `C` rows contributes its mean
+//!   times `C` to a sum (so sums and counts agree and AVG stays the mean of the rows), which lies
+//!   in `[C·lo, C·hi]`, where it is clamped again. A global aggregate (no
 //!   `GROUP BY`) has one group, so `L` is 1 for it.
 //! - **Noise** (`shuyu-dp`): discrete Laplace when δ = 0, discrete Gaussian otherwise. The query's
 //!   (ε, δ) is split evenly over the aggregate columns plus, with `GROUP BY` keys, one share for
@@ -328,7 +330,9 @@ fn analyze<'a>(plan: &'a LogicalPlan, control: &DpControl) -> Result<Analysis<'a
         1
     };
     let rows_per_unit = u64::from(control.max_rows_per_unit);
-    let sensitivity_cap = 1_u64 << 52;
+    let shares = aggregate.aggr_expr.len() + usize::from(keyed);
+    let share = PrivacyBudget::new(budget.epsilon / shares as f64, budget.delta / shares as f64);
+    let sensitivity_cap = sensitivity_cap(share);
     let mut aggs = Vec::with_capacity(aggregate.aggr_expr.len());
     for (expr, field) in aggregate.aggr_expr.iter().zip(
         aggregate
@@ -347,8 +351,6 @@ fn analyze<'a>(plan: &'a LogicalPlan, control: &DpControl) -> Result<Analysis<'a
         )?;
         aggs.push((field.name().clone(), agg));
     }
-    let shares = aggs.len() + usize::from(keyed);
-    let share = PrivacyBudget::new(budget.epsilon / shares as f64, budget.delta / shares as f64);
     let mechanism = if budget.delta == 0.0 {
         Mechanism::Laplace
     } else {
@@ -509,6 +511,28 @@ fn one_unit(
         }
     }
     Ok(first.clone())
+}
+
+/// The largest sensitivity (in fixed-point units) whose noise the exact samplers can represent
+/// at a column's share of the budget (halved, as a mean spends half on its sum), and at most
+/// 2⁵²: the discrete Gaussian needs σ² below 2⁶⁴ (σ < 2³², kept to 2³¹), the discrete Laplace a
+/// scale below 2⁶³. The finest resolution whose sensitivity fits is chosen below this cap, so a
+/// small ε gets a coarser resolution rather than a refusal.
+fn sensitivity_cap(share: PrivacyBudget) -> u64 {
+    let half = PrivacyBudget::new(share.epsilon / 2.0, share.delta / 2.0);
+    let noise_cap = if half.delta > 0.0 {
+        (2_f64.powi(31) * (2.0 * shuyu_dp::mechanism::rho_for(half)).sqrt()).floor()
+    } else {
+        (2_f64.powi(62) * half.epsilon).floor()
+    };
+    let cap = 1_u64 << 52;
+    if noise_cap.is_finite() && noise_cap >= 1.0 && noise_cap < cap as f64 {
+        noise_cap as u64
+    } else if noise_cap >= cap as f64 {
+        cap
+    } else {
+        1
+    }
 }
 
 fn same_column(unit: &Column, c: &Column) -> bool {
@@ -884,7 +908,12 @@ fn contributions(
                     Agg::Bounded {
                         integer, bounds, ..
                     } => {
-                        let s = read_units(batch, col, row, *integer, bounds.resolution())?;
+                        let mut s = read_units(batch, col, row, *integer, bounds.resolution())?;
+                        // A unit with more than C rows contributes its mean times C: the sum of C
+                        // of its (clamped) rows on average, consistent with its count of C.
+                        if n > c && n > 0 {
+                            s = s * i128::from(c) / i128::from(n);
+                        }
                         let (lo, hi) = (
                             i128::from(bounds.lower()) * i128::from(c),
                             i128::from(bounds.upper()) * i128::from(c),

@@ -9,7 +9,7 @@ pub mod data;
 mod grants;
 
 pub use catalog::person_ctx;
-pub use grants::{DEMO_SCENARIO, DEMO_TABLES};
+pub use grants::{DEMO_DEV_ROWS, DEMO_SCENARIO, DEMO_TABLES, prepare_workspace};
 
 use shuyu_app::{App, AppError, Ctx, NewOrg, NewPerson};
 use shuyu_core::{CreditCode, RequestId, Role};

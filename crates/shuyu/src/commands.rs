@@ -92,6 +92,15 @@ pub async fn run(
             Ok(ExitCode::SUCCESS)
         }
         Command::Data { action } => data(&config, action).await,
+        Command::Query {
+            workspace,
+            env,
+            as_user,
+            epsilon,
+            json,
+            sql,
+        } => crate::workspace::query(&config, &workspace, &env, &as_user, epsilon, json, sql).await,
+        Command::Workspace { action } => crate::workspace::workspace(&config, action).await,
         Command::Audit {
             action: AuditCmd::Verify,
         } => {
@@ -398,6 +407,14 @@ async fn seed_demo_data(app: &App, rows: u64) -> anyhow::Result<()> {
             view.rows, view.resource, view.number
         );
     }
+    let workspace = shuyu_testkit::demo::prepare_workspace(app).await?;
+    println!(
+        "the demo merchant's workspace {workspace} has development tables ({} simulated rows each)",
+        shuyu_testkit::demo::DEMO_DEV_ROWS
+    );
+    println!(
+        "  try: shuyu query --workspace {workspace} --as merchant \"SELECT insurance_type, COUNT(*) AS n FROM social_insurance GROUP BY insurance_type\""
+    );
     Ok(())
 }
 

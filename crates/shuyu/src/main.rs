@@ -8,6 +8,7 @@
 mod commands;
 mod config;
 mod runtime;
+mod workspace;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,6 +61,35 @@ enum Command {
         #[command(subcommand)]
         action: DataAction,
     },
+    /// Run a SQL query in a workspace of the secure domain, as one of the merchant's analysts.
+    /// Development shows (desensitized or simulated) rows; production shows only what the grant's
+    /// output control releases, and only for a query first run in development. Refusals print
+    /// their reason and are recorded like every query.
+    Query {
+        /// The workspace's id.
+        #[arg(long)]
+        workspace: String,
+        /// `dev` or `prod`.
+        #[arg(long, default_value = "dev")]
+        env: String,
+        /// Username of the analyst (the merchant's cleared personnel); the host operator running
+        /// this command vouches that the person asked for it (the event's source is `cli`).
+        #[arg(long = "as", value_name = "USERNAME")]
+        as_user: String,
+        /// Differentially private grants: the ε this query spends (default: a tenth of the grant's).
+        #[arg(long)]
+        epsilon: Option<f64>,
+        /// Print the stored query as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// The SQL; read from standard input when left out.
+        sql: Option<String>,
+    },
+    /// Workspaces of the secure domain.
+    Workspace {
+        #[command(subcommand)]
+        action: WorkspaceAction,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// The audit chain.
@@ -90,6 +120,39 @@ enum Command {
 enum DemoAction {
     /// Print the current TOTP code of a demo account.
     Code { username: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum WorkspaceAction {
+    /// List every workspace (grant, scenario, usage, status).
+    List,
+    /// Show a workspace's tables and fields, as an analyst (`--as`) sees them.
+    Show {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long = "as", value_name = "USERNAME")]
+        as_user: String,
+    },
+    /// Build (or rebuild) a workspace's development tables as an analyst of its merchant.
+    Prepare {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long = "as", value_name = "USERNAME")]
+        as_user: String,
+        /// `sample` (desensitized real rows) or `simulated` (rows drawn from the marginals).
+        #[arg(long, default_value = "sample")]
+        mode: String,
+        /// Rows per table.
+        #[arg(long, default_value_t = 1000)]
+        rows: u32,
+    },
+    /// The privacy budget ledgers and the metering of a workspace.
+    Ledger {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long = "as", value_name = "USERNAME")]
+        as_user: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -255,5 +318,5 @@ fn main() -> ExitCode {
 
 pub(crate) use crate::{
     AuditAction as AuditCmd, DataAction as DataCmd, DemoAction as DemoCmd, OrgAction as OrgCmd,
-    ProfileAction as ProfileCmd, UserAction as UserCmd,
+    ProfileAction as ProfileCmd, UserAction as UserCmd, WorkspaceAction as WorkspaceCmd,
 };

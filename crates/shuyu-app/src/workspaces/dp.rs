@@ -27,7 +27,9 @@ use serde::Serialize;
 use shuyu_dp::Amount;
 use shuyu_grant::Grant;
 use shuyu_profile::PrivacyBudget;
-use shuyu_sandbox::{CancellationToken, DpControl, DpPreview, SandboxError, SandboxSession};
+use shuyu_sandbox::{
+    CancellationToken, DpAggregate, DpControl, DpPreview, SandboxError, SandboxSession,
+};
 use shuyu_store::{StoredSpend, Tx};
 
 use super::QueryRequest;
@@ -61,7 +63,7 @@ pub(crate) struct PendingSpend {
 pub struct DpEstimate {
     pub cost: PrivacyBudget,
     pub mechanism: String,
-    /// `(column, 95% half-width of its noise)`.
+    /// `(column, 95% half-width of its noise)`; for a mean, of its noisy sum.
     pub columns: Vec<(String, f64)>,
     /// The noisy distinct-unit count a group must reach to be released (grouped queries).
     pub threshold: Option<u64>,
@@ -75,7 +77,14 @@ impl From<&DpPreview> for DpEstimate {
             columns: p
                 .columns
                 .iter()
-                .map(|c| (c.name.clone(), c.error.ci95_half_width))
+                .map(|c| match c.aggregate {
+                    // A mean is a noisy sum over a noisy count: its error depends on the count,
+                    // so the sum's noise is what can be stated before running.
+                    DpAggregate::Avg => (format!("{} (its sum)", c.name), c.error.ci95_half_width),
+                    DpAggregate::Count | DpAggregate::Sum => {
+                        (c.name.clone(), c.error.ci95_half_width)
+                    }
+                })
                 .collect(),
             threshold: p.threshold,
         }
@@ -87,11 +96,14 @@ fn refusal(e: &SandboxError) -> Ending {
 }
 
 impl App {
-    /// The DP control of a query of `grant`.
+    /// The DP control of `plan`, a query of `grant`: δ is spent only by a grouped query (to
+    /// release group keys taken from the data); a global aggregate uses the discrete Laplace
+    /// mechanism and pure ε, which is far less noisy at the same ε.
     pub(crate) fn dp_control(
         &self,
         grant: &Grant,
         plans: &[TablePlan],
+        plan: &LogicalPlan,
         request: &QueryRequest,
     ) -> Result<DpControl, AppError> {
         let granted = grant.budget();
@@ -131,7 +143,14 @@ impl App {
             *ring.derive_secret(SELECTION_PURPOSE, grant.id().to_string().as_bytes());
         Ok(DpControl {
             units: super::run::aggregate_control(grant, plans).units,
-            budget: PrivacyBudget::new(epsilon, granted.delta * DEFAULT_SHARE),
+            budget: PrivacyBudget::new(
+                epsilon,
+                if grouped(plan) {
+                    granted.delta * DEFAULT_SHARE
+                } else {
+                    0.0
+                },
+            ),
             max_groups_per_unit: MAX_GROUPS_PER_UNIT,
             max_rows_per_unit: MAX_ROWS_PER_UNIT,
             bounds,
@@ -150,7 +169,7 @@ impl App {
         request: &QueryRequest,
     ) -> Result<DpEstimate, String> {
         let control = self
-            .dp_control(grant, plans, request)
+            .dp_control(grant, plans, plan, request)
             .map_err(|e| e.to_string())?;
         session
             .preview_dp(plan, &control)
@@ -170,7 +189,7 @@ impl App {
         run: &mut Run,
         cancel: &CancellationToken,
     ) -> Result<Ending, AppError> {
-        let control = match self.dp_control(grant, plans, request) {
+        let control = match self.dp_control(grant, plans, &plan, request) {
             Ok(control) => control,
             Err(e) => return Ok(Ending::Refused(e.to_string())),
         };
@@ -325,6 +344,21 @@ impl App {
         })
         .await?;
         Ok(true)
+    }
+}
+
+/// Whether the aggregate at the top of `plan` (below projections, sorts, limits, filters and
+/// aliases) groups by anything. A plan of another shape is refused by the control anyway.
+fn grouped(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Aggregate(aggregate) => !aggregate.group_expr.is_empty(),
+        LogicalPlan::Projection(_)
+        | LogicalPlan::Sort(_)
+        | LogicalPlan::Limit(_)
+        | LogicalPlan::Filter(_)
+        | LogicalPlan::Distinct(_)
+        | LogicalPlan::SubqueryAlias(_) => plan.inputs().first().is_some_and(|i| grouped(i)),
+        _ => true,
     }
 }
 

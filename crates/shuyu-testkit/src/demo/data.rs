@@ -20,7 +20,7 @@ use shuyu_synth::{
 use super::catalog::person_ctx;
 
 /// Rows per dataset that `shuyu demo` imports unless told otherwise (starts in seconds).
-pub const DEFAULT_DEMO_ROWS: u64 = 2_000;
+pub const DEFAULT_DEMO_ROWS: u64 = 50_000;
 
 /// The demo's synthetic city (fixed seed: the same people every time).
 pub fn city() -> SyntheticCity {

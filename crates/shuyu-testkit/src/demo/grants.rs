@@ -17,11 +17,18 @@ pub const DEMO_SCENARIO: &str = "区域就医与参保情况统计分析";
 /// The workspace tables of the demo grant's two resources.
 pub const DEMO_TABLES: [&str; 2] = ["social_insurance", "clinic_visits"];
 
-/// Clamping bounds of the demo grant's money fields (yuan), for differentially private sums.
-const MONEY_BOUNDS: ClampBounds = ClampBounds {
-    lower: 0,
-    upper: 50_000,
-};
+/// Clamping bounds of the demo grant's money fields (yuan), for differentially private sums:
+/// a contribution base up to 30 000 a month, contributions and fees up to 3 000.
+fn money_bounds(field: &str) -> ClampBounds {
+    ClampBounds {
+        lower: 0,
+        upper: if field.contains("base") {
+            30_000
+        } else {
+            3_000
+        },
+    }
+}
 
 /// Days the demo grant runs from the seeding day (within every shipped profile's longest term).
 const DEMO_TERM_DAYS: i64 = 180;
@@ -53,7 +60,8 @@ pub(super) async fn seed(
                 .fields()
                 .iter()
                 .map(|f| FieldRequest {
-                    bounds: (f.field_type() == FieldType::Decimal).then_some(MONEY_BOUNDS),
+                    bounds: (f.field_type() == FieldType::Decimal)
+                        .then(|| money_bounds(f.name().as_str())),
                     ..FieldRequest::default_handling(f.name().as_str())
                 })
                 .collect(),
@@ -95,4 +103,33 @@ pub(super) async fn seed(
     )
     .await?;
     Ok(())
+}
+
+/// Rows of each development table the demo prepares.
+pub const DEMO_DEV_ROWS: u32 = 500;
+
+/// Prepares the demo workspace's development tables (simulated rows: every column has values to develop with; a desensitized sample nulls the money fields) as the demo analyst,
+/// unless they exist already; returns the workspace id. Needs the datasets imported first.
+pub async fn prepare_workspace(app: &App) -> Result<shuyu_core::WorkspaceId, AppError> {
+    let system = Ctx::system(shuyu_core::RequestId::mint(app.now(), [0x60; 10]));
+    let analyst = app.person_by_username(&system, "merchant").await?;
+    let ctx = super::person_ctx(app, &analyst);
+    let grants = app.grants(&ctx).await?;
+    let grant = grants
+        .iter()
+        .find(|g| g.grant.scenario().name == DEMO_SCENARIO)
+        .ok_or(AppError::NotFound { kind: "grant" })?;
+    let workspace = grant.grant.workspace();
+    let view = app.workspace(&ctx, workspace).await?;
+    if view.tables.iter().all(|t| t.dev.is_some()) {
+        return Ok(workspace);
+    }
+    app.prepare_dev(
+        &ctx,
+        workspace,
+        shuyu_app::DevMode::Simulated,
+        DEMO_DEV_ROWS,
+    )
+    .await?;
+    Ok(workspace)
 }
