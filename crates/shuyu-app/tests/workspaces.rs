@@ -177,6 +177,29 @@ async fn an_analyst_develops_on_desensitized_rows_and_runs_the_same_plan_in_prod
                 assert_eq!(again.budget_spent.epsilon, 0.0);
                 let after = t.app.workspace_ledger(&analyst, workspace).await.unwrap();
                 assert_eq!(after.spends.len(), 1);
+                // A global mean over a money field: pure ε (no δ), clamped to the grant's bounds.
+                let mean = "SELECT COUNT(*) AS n, AVG(personal_amount) AS a FROM social_insurance";
+                let dev = t
+                    .app
+                    .run_query(&analyst, workspace, request(Env::Dev, mean))
+                    .await
+                    .unwrap();
+                let estimate = dev.production.unwrap().estimate.unwrap();
+                assert_eq!(estimate.cost.delta, 0.0);
+                assert_eq!(estimate.columns.len(), 2);
+                let prod = t
+                    .app
+                    .run_query(&analyst, workspace, request(Env::Prod, mean))
+                    .await
+                    .unwrap();
+                let row = &prod.result.unwrap().rows[0];
+                // A decimal mean is its exact decimal text.
+                let a: f64 = row[1]
+                    .as_f64()
+                    .or_else(|| row[1].as_str().and_then(|t| t.parse().ok()))
+                    .unwrap();
+                assert!((0.0..=3000.0).contains(&a), "the mean stays within the bounds: {a}");
+                assert_eq!(prod.budget_spent.delta, 0.0);
             }
             UsageMethod::Aggregate => {
                 assert_eq!(prod.budget_spent.epsilon, 0.0);
