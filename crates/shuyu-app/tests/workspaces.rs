@@ -198,7 +198,10 @@ async fn an_analyst_develops_on_desensitized_rows_and_runs_the_same_plan_in_prod
                     .as_f64()
                     .or_else(|| row[1].as_str().and_then(|t| t.parse().ok()))
                     .unwrap();
-                assert!((0.0..=3000.0).contains(&a), "the mean stays within the bounds: {a}");
+                assert!(
+                    (0.0..=3000.0).contains(&a),
+                    "the mean stays within the bounds: {a}"
+                );
                 assert_eq!(prod.budget_spent.delta, 0.0);
             }
             UsageMethod::Aggregate => {
