@@ -13,8 +13,9 @@
 //!   the plan check ([`check_plan`]), which walks the logical plan with its subqueries and refuses
 //!   scans of foreign tables, unexpected node kinds (extensions, DML, DDL, windows, recursion) and
 //!   functions outside the allow-list ([`functions`]). [`SandboxSession::execute`] checks again.
-//! - **Reads only.** The store is seen through [`store::MeteredStore`], which refuses every write
-//!   and counts every byte read, under a private URL scheme (`shuyu-sandbox://`).
+//! - **Reads only, and only its own objects.** The store is seen through [`store::ScopedStore`]
+//!   (only the tables' objects exist and can be listed) and [`store::MeteredStore`], which refuses
+//!   every write and counts every byte read, under a private URL scheme (`shuyu-sandbox://`).
 //! - **Limits.** Each query gets its own memory pool (greedy, [`Limits::memory_bytes`]; no disk
 //!   manager, so nothing spills to disk and no temporary files hold data), a timeout, a
 //!   scanned-rows limit (a [`guard::Guard`] around every operator also stops and yields) and a result-rows limit. A query
@@ -41,8 +42,8 @@
 //! (`shuyu-policy`), grant terms and liveness, spending the privacy budget (the caller charges
 //! `shuyu-dp`'s ledger with the preview's cost under the plan's fingerprint), desensitization of development tables
 //! (`shuyu-desensitize`), dev/prod plan equivalence, result storage and auditing. It measures compute
-//! time from DataFusion's operator metrics, not kernel thread CPU time. It must never be given a
-//! store that holds more than the datasets the session's tables point to.
+//! time from DataFusion's operator metrics, not kernel thread CPU time. The session scopes the
+//! store it is given to its tables' objects.
 //!
 //! Queries run on the caller's tokio runtime; use a multi-threaded runtime so that a timeout or a
 //! cancellation is noticed while a CPU-heavy operator runs.

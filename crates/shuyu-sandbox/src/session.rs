@@ -42,7 +42,7 @@ use crate::functions::Functions;
 use crate::guard::{Guard, QueryControl, ScanLimitExceeded};
 use crate::output::{self, AggregateControl, Suppression};
 use crate::planner::SandboxContext;
-use crate::store::MeteredStore;
+use crate::store::{MeteredStore, ScopedStore};
 
 /// The private URL under which a session's store is registered (and the only one it knows).
 const STORE_URL: &str = "shuyu-sandbox://datasets";
@@ -182,7 +182,10 @@ impl SandboxSession {
     /// # Errors
     /// A bad table name, a duplicate, a column not in the file, or a file that cannot be read or
     /// decrypted ([`SandboxError::DatasetUnreadable`]).
-    pub async fn new(spec: SessionSpec) -> Result<Self, SandboxError> {
+    pub async fn new(mut spec: SessionSpec) -> Result<Self, SandboxError> {
+        // The store holds only the session's own objects, whatever the caller passed.
+        let objects: Vec<Path> = spec.tables.iter().map(|t| t.path.clone()).collect();
+        spec.store = Arc::new(ScopedStore::new(spec.store, objects));
         let functions = Functions::allowed();
         let (scalar, aggregate) = functions.udfs();
         let mut config = SessionConfig::new()

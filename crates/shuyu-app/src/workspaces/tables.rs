@@ -2,8 +2,8 @@
 //! production table reads and the development table, and the sandbox sessions built from them.
 //!
 //! A session contains only the grant's tables (isolation by construction, SBX-2): its table specs
-//! are made here from the grant alone, and it reads through a store that opens only those tables'
-//! objects ([`super::scope::ScopedStore`]).
+//! are made here from the grant alone, and the session reads through a store that opens only those
+//! tables' objects (`shuyu_sandbox::ScopedStore`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,7 +20,6 @@ use shuyu_store::{StoredDataset, StoredDevTable};
 
 use super::Env;
 use crate::{App, AppError};
-use shuyu_sandbox::ScopedStore;
 
 /// Result rows a development query may return (they are stored with the query).
 pub(crate) const DEV_OUTPUT_ROWS: u64 = 1_000;
@@ -172,8 +171,8 @@ impl App {
                 controls,
             });
         }
-        let allowed: Vec<Path> = tables.iter().map(|t| t.path.clone()).collect();
-        let store: Arc<dyn ObjectStore> = Arc::new(ScopedStore::new(data.objects(), allowed));
+        // The session scopes the store to its tables' objects itself (`ScopedStore`).
+        let store: Arc<dyn ObjectStore> = data.objects();
         let limits = self.query_limits(env);
         SandboxSession::new(SessionSpec {
             tables,
