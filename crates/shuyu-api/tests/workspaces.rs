@@ -2,7 +2,8 @@
 //! development tables, develop, production refused before development and answered after it, the
 //! ledger); every workspace route refused to other organisations' people without a table name,
 //! SQL or result in the answer; bad input as problems naming the field; a production `SELECT *`
-//! refused as a problem that quotes no value of the data.
+//! refused as a problem that quotes no value of the data; ε and clamping bounds reach a
+//! differentially private run; the OpenAPI document describes the routes.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -665,5 +666,175 @@ async fn a_production_select_star_is_a_problem_that_quotes_no_data() {
         for value in &values {
             assert!(!text.contains(value.as_str()), "{value:?} leaks: {text}");
         }
+    }
+}
+
+#[tokio::test]
+async fn epsilon_and_bounds_reach_a_differentially_private_run() {
+    let t = TestApp::sqlite().await;
+    let (router, analyst, ws) = setup(&t).await;
+    let list = call(&router, "GET", "/api/v1/workspaces", &analyst, None)
+        .await
+        .json();
+    assert_eq!(
+        list[0]["usage"], "dp_aggregate",
+        "the demo grant of the default profile answers with noise"
+    );
+    prepare(&router, &analyst, &ws, "sample", 40).await;
+    // Bounds are accepted for any column the query may clamp (a count clamps nothing).
+    let body = |env: &str, epsilon: Value, bounds: Value| {
+        Some(json!({"env": env, "sql": GROUPED, "epsilon": epsilon, "bounds": bounds}))
+    };
+    let path = format!("/api/v1/workspaces/{ws}/queries");
+    let bounds = json!({"social_insurance.contribution_base": [0, 20000]});
+
+    // A bound that is not a pair, or an ε the grant cannot give, is refused naming it.
+    let reply = call(
+        &router,
+        "POST",
+        &path,
+        &analyst,
+        body(
+            "dev",
+            json!(0.05),
+            json!({"social_insurance.contribution_base": [5]}),
+        ),
+    )
+    .await;
+    let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("bounds"),
+        "{problem}"
+    );
+    // In development an ε the grant cannot give is the verdict on production, naming it.
+    let verdict = created(
+        &call(
+            &router,
+            "POST",
+            &path,
+            &analyst,
+            body("dev", json!(-1.0), bounds.clone()),
+        )
+        .await,
+    );
+    assert_eq!(verdict["production"]["accepted"], false, "{verdict}");
+    assert!(
+        verdict["production"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("epsilon"),
+        "{verdict}"
+    );
+
+    // Development estimates what production would spend; production spends exactly that.
+    let dev = created(
+        &call(
+            &router,
+            "POST",
+            &path,
+            &analyst,
+            body("dev", json!(0.05), bounds.clone()),
+        )
+        .await,
+    );
+    assert_eq!(dev["production"]["accepted"], true, "{dev}");
+    let estimate = &dev["production"]["estimate"];
+    assert!(
+        (estimate["cost"]["epsilon"].as_f64().unwrap() - 0.05).abs() < 1e-9,
+        "{dev}"
+    );
+    assert!(!estimate["columns"].as_array().unwrap().is_empty(), "{dev}");
+    let prod = created(
+        &call(
+            &router,
+            "POST",
+            &path,
+            &analyst,
+            body("prod", json!(0.05), bounds.clone()),
+        )
+        .await,
+    );
+    assert!(
+        (prod["budget_spent"]["epsilon"].as_f64().unwrap() - 0.05).abs() < 1e-9,
+        "{prod}"
+    );
+    let ledger = call(
+        &router,
+        "GET",
+        &format!("/api/v1/workspaces/{ws}/ledger"),
+        &analyst,
+        None,
+    )
+    .await
+    .json();
+    assert!(
+        (ledger["grant_spent"]["epsilon"].as_f64().unwrap() - 0.05).abs() < 1e-9,
+        "{ledger}"
+    );
+    assert_eq!(ledger["spends"][0]["query_id"], prod["id"]);
+
+    // The bounds given clamp a sum: wider bounds, wider expected error.
+    let mut ci95 = Vec::new();
+    for upper in [100, 200] {
+        let dev = created(
+            &call(
+                &router,
+                "POST",
+                &path,
+                &analyst,
+                Some(json!({
+                    "env": "dev",
+                    "sql": "SELECT insurance_type, SUM(contribution_base) AS total FROM social_insurance GROUP BY insurance_type",
+                    "epsilon": 1.0,
+                    "bounds": {"social_insurance.contribution_base": [0, upper]},
+                })),
+            )
+            .await,
+        );
+        let column = &dev["production"]["estimate"]["columns"][0];
+        assert!(
+            column["column"]
+                .as_str()
+                .unwrap()
+                .contains("contribution_base"),
+            "{dev}"
+        );
+        ci95.push(column["ci95"].as_f64().unwrap());
+    }
+    assert!(ci95[1] > ci95[0] * 1.5, "{ci95:?}");
+}
+
+#[test]
+fn openapi_describes_the_workspace_routes_and_their_bodies() {
+    let doc = serde_json::to_value(shuyu_api::openapi()).unwrap();
+    let paths = &doc["paths"];
+    for path in [
+        "/api/v1/workspaces",
+        "/api/v1/workspaces/{id}",
+        "/api/v1/workspaces/{id}/dev-tables",
+        "/api/v1/workspaces/{id}/queries",
+        "/api/v1/workspaces/{id}/queries/{query_id}",
+        "/api/v1/workspaces/{id}/ledger",
+    ] {
+        assert!(paths[path].is_object(), "{path} is not described");
+    }
+    let run = &paths["/api/v1/workspaces/{id}/queries"]["post"];
+    assert!(
+        run["responses"]["201"]["headers"]["location"].is_object(),
+        "{run}"
+    );
+    assert!(run["responses"]["422"].is_object(), "{run}");
+    let schemas = &doc["components"]["schemas"];
+    for field in ["env", "sql", "epsilon", "bounds"] {
+        assert!(
+            schemas["QueryRequestIn"]["properties"][field].is_object(),
+            "QueryRequestIn.{field}"
+        );
+    }
+    for field in ["mode", "rows"] {
+        assert!(
+            schemas["PrepareDevRequest"]["properties"][field].is_object(),
+            "PrepareDevRequest.{field}"
+        );
     }
 }
