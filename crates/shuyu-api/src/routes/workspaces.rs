@@ -13,8 +13,9 @@
 //!   released (grouped aggregates with small groups suppressed, or noisy aggregates), nothing else;
 //! - a refused or failed query is answered as a 422 problem (`query-refused` / `query-failed`) that
 //!   names the stored query (`query_id`) and says why, never quoting a data value;
-//! - request bodies refuse unknown fields; `env` and `mode` are checked here and a wrong one is a
-//!   422 problem naming the field.
+//! - request bodies refuse unknown fields; `env` and `mode` are read here (by the app's own
+//!   parsers) and a wrong one is a 422 problem naming the field. Like every malformed body, that
+//!   answer comes before the policy is asked, and says nothing about the workspace.
 
 use std::collections::BTreeMap;
 
