@@ -68,6 +68,9 @@ const GRANT_READERS: &[Role] = &[
 ];
 /// Who suspends, resumes and revokes it: the authority and the operator running it.
 const GRANT_MOVERS: &[Role] = &[Role::Authority, Role::Operator];
+/// Who prepares development tables and runs queries in the demo grant's workspace: the merchant's
+/// cleared personnel (reading it is for the grant's readers).
+const WORKSPACE_USERS: &[Role] = &[Role::Merchant];
 
 const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/healthz", Who::Public),
@@ -258,6 +261,35 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ),
     ("GET", "/api/v1/grants", Who::SignedIn),
     ("GET", "/api/v1/grants/{id}", Who::Roles(GRANT_READERS)),
+    // The demo grant's workspace, while the grant is live (before the moves below). The demo's
+    // data is not imported here: the analyst's preparation is a 409 and its query a 422.
+    ("GET", "/api/v1/workspaces", Who::SignedIn),
+    ("GET", "/api/v1/workspaces/{id}", Who::Roles(GRANT_READERS)),
+    (
+        "POST",
+        "/api/v1/workspaces/{id}/dev-tables",
+        Who::Roles(WORKSPACE_USERS),
+    ),
+    (
+        "GET",
+        "/api/v1/workspaces/{id}/queries",
+        Who::Roles(GRANT_READERS),
+    ),
+    (
+        "POST",
+        "/api/v1/workspaces/{id}/queries",
+        Who::Roles(WORKSPACE_USERS),
+    ),
+    (
+        "GET",
+        "/api/v1/workspaces/{id}/queries/{query_id}",
+        Who::Roles(GRANT_READERS),
+    ),
+    (
+        "GET",
+        "/api/v1/workspaces/{id}/ledger",
+        Who::Roles(GRANT_READERS),
+    ),
     // In this order on the demo grant: suspended, resumed, then revoked for good (a move the grant's
     // state no longer allows is a 409, which still shows the caller was allowed).
     (
@@ -391,6 +423,23 @@ async fn every_route_answers_every_role_as_the_policy_says() {
     let grant = grants.json()[0].clone();
     assert_eq!(grant["merchant_org_id"], merchant_org_id.as_str());
     let grant_id = grant["id"].as_str().unwrap().to_owned();
+    let workspace_id = grant["workspace_id"].as_str().unwrap().to_owned();
+    // A query of that workspace (refused: it has no development tables), to read.
+    let refused = call(
+        &router,
+        "POST",
+        &format!("/api/v1/workspaces/{workspace_id}/queries"),
+        &merchant,
+        Some(json!({"env": "dev", "sql": "SELECT 1"})),
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text()
+    );
+    let query_id = refused.json()["query_id"].as_str().unwrap().to_owned();
 
     let mut principals: Vec<(Option<Role>, Session)> = vec![(None, Session::default())];
     for role in Role::ALL {
@@ -419,13 +468,16 @@ async fn every_route_answers_every_role_as_the_policy_says() {
                         &job_id
                     } else if template.starts_with("/api/v1/grants") {
                         &grant_id
+                    } else if template.starts_with("/api/v1/workspaces") {
+                        &workspace_id
                     } else if template.contains("catalog") || template.contains("resources") {
                         &resource_id
                     } else {
                         &newcomer_id
                     },
                 )
-                .replace("{issue}", &issue_id);
+                .replace("{issue}", &issue_id)
+                .replace("{query_id}", &query_id);
             if template.ends_with("/diff") {
                 path.push_str("?from=1&to=1");
             }
@@ -537,6 +589,8 @@ fn body_for(
         "/api/v1/grants/{id}/suspend"
         | "/api/v1/grants/{id}/resume"
         | "/api/v1/grants/{id}/revoke" => json!({"reason": format!("路线表测试 {label}")}),
+        "/api/v1/workspaces/{id}/dev-tables" => json!({"mode": "sample", "rows": 10}),
+        "/api/v1/workspaces/{id}/queries" => json!({"env": "dev", "sql": "SELECT 1"}),
         "/api/v1/orgs/{id}/freeze"
         | "/api/v1/orgs/{id}/unfreeze"
         | "/api/v1/resources/{id}/supply/freeze"

@@ -14,6 +14,7 @@ mod people;
 mod profile;
 mod resources;
 mod tokens;
+mod workspaces;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -39,4 +40,5 @@ pub(crate) fn router() -> OpenApiRouter<ApiState> {
         .merge(imports::router())
         .merge(grants::router())
         .merge(freezes::router())
+        .merge(workspaces::router())
 }
