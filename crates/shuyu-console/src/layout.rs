@@ -28,6 +28,7 @@ pub(crate) enum Section {
     Catalog,
     Resources,
     Grants,
+    Workspaces,
 }
 
 #[derive(Debug, Clone)]
@@ -143,6 +144,20 @@ impl Chrome {
                 href: "/grants",
                 label: t.nav_grants,
                 section: Section::Grants,
+            });
+        }
+        // The workspaces of those grants (one per grant), under the same condition as the grants.
+        if may(
+            Action::WorkspaceRead,
+            &Resource::Grant {
+                merchant: person.org,
+                operator: person.org,
+            },
+        ) {
+            nav.push(NavItem {
+                href: "/workspaces",
+                label: t.nav_workspaces,
+                section: Section::Workspaces,
             });
         }
         if may(Action::AuditSearch, &Resource::AuditTrail) {
@@ -457,6 +472,15 @@ pub(crate) fn describe_error(
             (status, t.sso_failed_title, text)
         }
         AppError::Unavailable(message) => (StatusCode::SERVICE_UNAVAILABLE, t.error_title, message),
+        // A stored workspace query the secure domain refused or could not run: its reason names
+        // tables, columns and rules, never a data value (the workspace pages link to the query).
+        AppError::Query {
+            refused, reason, ..
+        } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            if refused { t.ws_refused } else { t.ws_failed },
+            reason,
+        ),
         AppError::Internal(message) => {
             tracing::error!(request_id, error = %message, "internal error behind a console page");
             (

@@ -2,7 +2,7 @@
 //! one vendored stylesheet, no JavaScript and no front-end build step.
 //!
 //! The console owns every path the API does not (`/`, `/login`, `/logout`, `/lang`, `/sso/…`, `/me…`,
-//! `/personnel…`, `/audit…`, `/profile`, `/catalog…`, `/resources…`, `/imports/…`, `/assets/…`); the binary merges [`router`] with
+//! `/personnel…`, `/audit…`, `/profile`, `/catalog…`, `/resources…`, `/imports/…`, `/grants…`, `/workspaces…`, `/assets/…`); the binary merges [`router`] with
 //! `shuyu_api::router`, which owns `/api/*`, `/healthz`, `/readyz`, `/metrics` and the 404 fallback
 //! (so this router has none: axum refuses to merge two fallbacks).
 //!
@@ -117,6 +117,14 @@ pub fn router(state: ApiState) -> Router {
         .route("/grants", get(pages::grants::list))
         .route("/grants/{id}", get(pages::grants::detail))
         .route("/grants/{id}/move", post(pages::grants::move_grant))
+        .route("/workspaces", get(pages::workspaces::list))
+        .route("/workspaces/{id}", get(pages::workspaces::page))
+        .route("/workspaces/{id}/dev", post(pages::workspaces::prepare))
+        .route("/workspaces/{id}/queries", post(pages::workspaces::run))
+        .route(
+            "/workspaces/{id}/queries/{query}",
+            get(pages::workspaces::query),
+        )
         .route("/resources/{id}/issues", post(pages::resources::raise))
         .route(
             "/resources/{id}/issues/{issue}/answer",

@@ -202,6 +202,9 @@ fn page_of(path: &str) -> String {
     } else if let Some(rest) = path.strip_prefix("/resources/") {
         let id = rest.split('/').next().unwrap_or_default();
         format!("/resources/{id}")
+    } else if let Some(rest) = path.strip_prefix("/workspaces/") {
+        let id = rest.split('/').next().unwrap_or_default();
+        format!("/workspaces/{id}")
     } else if let Some(rest) = path.strip_prefix("/catalog/") {
         let id = rest.split('/').next().unwrap_or_default();
         format!("/catalog/{id}")
@@ -392,6 +395,7 @@ mod tests {
         assert_eq!(page_of("/personnel/abc/verify"), "/personnel/abc");
         assert_eq!(page_of("/resources/abc/approve"), "/resources/abc");
         assert_eq!(page_of("/catalog/abc/issues"), "/catalog/abc");
+        assert_eq!(page_of("/workspaces/abc/queries"), "/workspaces/abc");
         assert_eq!(page_of("/logout"), "/");
     }
 }

@@ -5,7 +5,9 @@
 //! no audit link and is refused the audit page; a source department registers a resource through
 //! the form (a problem named, nothing typed lost), the authority approves it, and the department
 //! drafts a new version whose diff shows the change; a source department uploads a CSV through the
-//! resource page's file input and watches the job page reload itself until the import succeeded.
+//! resource page's file input and watches the job page reload itself until the import succeeded; a
+//! merchant analyst prepares development tables in the workspace, runs a development query (its
+//! rows shown) and the same query in production (its released result and digest shown).
 //!
 //! Needs Debian's `chromium` and `chromium-driver`. Without them each test prints
 //! `==> SKIPPED browser test: …` and passes, unless `SHUYU_REQUIRE_BROWSER=1` (set by `.ci/run`)
@@ -908,6 +910,167 @@ async fn source_department_uploads_a_csv_and_watches_its_import() {
             )))
             .await?;
         assert_eq!(jobs.len(), 1, "the job is listed on the resource page");
+        Ok(())
+    })
+    .await;
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merchant_prepares_development_tables_and_runs_queries_in_the_workspace() {
+    let test = "workspace";
+    let Some(installed) = installed_browser(test) else {
+        return;
+    };
+    let _one_browser = ONE_BROWSER.lock().await;
+    let t = TestApp::sqlite().await;
+    shuyu_testkit::demo::data::seed_datasets(&t.app, 300, |_, _| {})
+        .await
+        .unwrap();
+    let (addr, server) = serve(&t).await;
+    let base = format!("http://{addr}");
+    let grouped =
+        "SELECT insurance_type, COUNT(*) AS n FROM social_insurance GROUP BY insurance_type";
+    let shots = Screenshots::new(test);
+
+    in_browser(&installed, test, |driver| async move {
+        driver.goto(format!("{base}/login")).await?;
+        sign_in(&driver, "merchant", None).await?;
+        wait_for_path(&driver, "/").await?;
+
+        // The menu entry, the list, the workspace.
+        let entry = driver
+            .query(By::Css("nav.mainnav a[href='/workspaces']"))
+            .single()
+            .await?;
+        assert_eq!(entry.text().await?, "工作空间");
+        click_and_wait_for_next_page(&driver, &entry).await?;
+        wait_for_path(&driver, "/workspaces").await?;
+        let open = driver
+            .query(By::Css("table.workspaces td a"))
+            .first()
+            .await?;
+        click_and_wait_for_next_page(&driver, &open).await?;
+        let workspace = driver.current_url().await?.path().to_owned();
+        assert!(workspace.starts_with("/workspaces/"), "{workspace}");
+        let tables = driver
+            .query(By::Css("section.tables"))
+            .single()
+            .await?
+            .text()
+            .await?;
+        assert!(
+            tables.contains("social_insurance") && tables.contains("clinic_visits"),
+            "{tables}"
+        );
+
+        // Development tables: simulated rows, 40 per table.
+        let form = driver
+            .query(By::Css(format!("form[action='{workspace}/dev']")))
+            .single()
+            .await?;
+        form.find(By::Css("input[name='mode'][value='simulated']"))
+            .await?
+            .click()
+            .await?;
+        let rows = form.find(By::Css("input[name='rows']")).await?;
+        rows.clear().await?;
+        rows.send_keys("40").await?;
+        let submit = form.find(By::Css("button[type='submit']")).await?;
+        click_and_wait_for_next_page(&driver, &submit).await?;
+        wait_for_path(&driver, &workspace).await?;
+        let done = driver
+            .query(By::Css("main .notice.ok"))
+            .first()
+            .await?
+            .text()
+            .await?;
+        assert!(done.contains("开发表已准备"), "{done}");
+        let tables = driver
+            .query(By::Css("section.tables"))
+            .single()
+            .await?
+            .text()
+            .await?;
+        assert!(
+            tables.contains("模拟数据") && tables.contains("40 行"),
+            "{tables}"
+        );
+
+        // A development query: its rows are shown.
+        type_into(&driver, "sql", grouped).await?;
+        let editor = driver
+            .query(By::Css("section.sql-editor form"))
+            .single()
+            .await?;
+        editor
+            .find(By::Css("input[name='env'][value='dev']"))
+            .await?
+            .click()
+            .await?;
+        editor.scroll_into_view().await?;
+        shots.take(&driver, "editor-dev").await?;
+        let run = editor.find(By::Css("button[type='submit']")).await?;
+        click_and_wait_for_next_page(&driver, &run).await?;
+        let url = driver.current_url().await?;
+        assert!(
+            url.path().starts_with(&format!("{workspace}/queries/")),
+            "{url}"
+        );
+        let dev_rows = driver.find_all(By::Css("table.result tbody tr")).await?;
+        assert!(!dev_rows.is_empty(), "development rows are shown");
+        let verdict = driver
+            .query(By::Css("section.production"))
+            .single()
+            .await?
+            .text()
+            .await?;
+        assert!(verdict.contains("生产环境可接受"), "{verdict}");
+        shots.take(&driver, "query-dev").await?;
+
+        // "Run in production": the editor comes back with the query and production chosen.
+        let again = driver
+            .query(By::Css("a.button[href*='env=prod']"))
+            .single()
+            .await?;
+        click_and_wait_for_next_page(&driver, &again).await?;
+        wait_for_path(&driver, &workspace).await?;
+        assert_eq!(value_of(&driver, "sql").await?, grouped);
+        let prod = driver
+            .query(By::Css("input[name='env'][value='prod']"))
+            .single()
+            .await?;
+        assert_eq!(prod.prop("checked").await?.as_deref(), Some("true"));
+        let run = driver
+            .query(By::Css("section.sql-editor button[type='submit']"))
+            .single()
+            .await?;
+        click_and_wait_for_next_page(&driver, &run).await?;
+        let url = driver.current_url().await?;
+        assert!(
+            url.path().starts_with(&format!("{workspace}/queries/")),
+            "{url}"
+        );
+        let heading = heading(&driver).await?;
+        assert!(heading.contains("成功"), "{heading}");
+        let result = driver
+            .query(By::Css("section.result"))
+            .single()
+            .await?
+            .text()
+            .await?;
+        assert!(
+            result.contains("insurance_type") && result.contains("SM3"),
+            "{result}"
+        );
+        let facts = driver
+            .query(By::Css("section.query"))
+            .single()
+            .await?
+            .text()
+            .await?;
+        assert!(facts.contains("生产"), "{facts}");
+        shots.take(&driver, "query-prod").await?;
         Ok(())
     })
     .await;

@@ -37,7 +37,7 @@ fn target(grant: &Grant) -> Resource {
     }
 }
 
-fn status_badge(lang: Lang, status: GrantStatus) -> Markup {
+pub(crate) fn status_badge(lang: Lang, status: GrantStatus) -> Markup {
     let label = status.label(lang.chinese());
     match status {
         GrantStatus::Active => html! { span.badge.state.approved { (label) } },

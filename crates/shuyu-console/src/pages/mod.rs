@@ -13,6 +13,7 @@ pub(crate) mod profile;
 pub(crate) mod resource_form;
 pub(crate) mod resources;
 pub(crate) mod sso;
+pub(crate) mod workspaces;
 
 use serde::Deserialize;
 
@@ -55,6 +56,7 @@ impl DoneQuery {
             "grant_revoked" => t.done_grant_revoked,
             "frozen" => t.done_frozen,
             "unfrozen" => t.done_unfrozen,
+            "dev_prepared" => t.done_dev_prepared,
             _ => return None,
         };
         Some(Notice::Done(text.to_owned()))
