@@ -420,9 +420,6 @@ pub(crate) fn describe_error(
                 .join("; "),
         ),
         AppError::Conflict(message) => (StatusCode::CONFLICT, t.conflict_title, message),
-        AppError::Query { reason, .. } => {
-            (StatusCode::UNPROCESSABLE_ENTITY, t.invalid_title, reason)
-        }
         AppError::LoginFailed => (
             StatusCode::UNAUTHORIZED,
             t.error_title,
