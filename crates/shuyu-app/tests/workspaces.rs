@@ -137,6 +137,13 @@ async fn an_analyst_develops_on_desensitized_rows_and_runs_the_same_plan_in_prod
             .unwrap();
         let production = dev.production.clone().unwrap();
         assert!(production.accepted, "{production:?}");
+        // The verdict is stored with the development run.
+        let read = t
+            .app
+            .workspace_query(&analyst, workspace, dev.id)
+            .await
+            .unwrap();
+        assert_eq!(read.production, Some(production.clone()));
         assert!(dev.fingerprint.is_some());
 
         // The same plan, written differently (alias, spacing), runs in production.

@@ -66,6 +66,8 @@ pub struct StoredQuery {
     pub outcome: String,
     /// Why it was refused or failed (no data value).
     pub reason: Option<String>,
+    /// A development run: production's verdict on the same query, JSON.
+    pub production: Option<String>,
     /// A production query: the development run of the same plan.
     pub dev_query: Option<QueryId>,
     /// A repeated differentially private query: the query whose recorded answer was returned.
@@ -118,7 +120,7 @@ pub struct StoredSpend {
 }
 
 const QUERY_COLUMNS: &str = "id, grant_id, env, sql_text, fingerprint, outcome, reason, \
-     dev_query_id, repeat_of, result, result_sm3, result_rows, epsilon_nano, delta_atto, \
+     production, dev_query_id, repeat_of, result, result_sm3, result_rows, epsilon_nano, delta_atto, \
      suppressed_groups, suppressed_rows, elapsed_us, compute_us, rows_scanned, bytes_fetched, \
      output_bytes, created_at, created_by";
 
@@ -131,6 +133,7 @@ fn query_from_row(row: &AnyRow) -> Result<StoredQuery, StoreError> {
         fingerprint: opt_text(row, "fingerprint")?,
         outcome: text(row, "outcome")?,
         reason: opt_text(row, "reason")?,
+        production: opt_text(row, "production")?,
         dev_query: opt_parsed(row, "dev_query_id")?,
         repeat_of: opt_parsed(row, "repeat_of")?,
         result: opt_text(row, "result")?,
@@ -230,7 +233,7 @@ impl Tx {
     pub async fn insert_query(&mut self, q: &StoredQuery) -> Result<(), StoreError> {
         sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO workspace_queries ({QUERY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, \
-             $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
+             $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
         )))
         .bind(q.id.to_string())
         .bind(q.grant.to_string())
@@ -239,6 +242,7 @@ impl Tx {
         .bind(q.fingerprint.clone())
         .bind(q.outcome.clone())
         .bind(q.reason.clone())
+        .bind(q.production.clone())
         .bind(q.dev_query.map(|id| id.to_string()))
         .bind(q.repeat_of.map(|id| id.to_string()))
         .bind(q.result.clone())

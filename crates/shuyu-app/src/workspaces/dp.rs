@@ -59,7 +59,7 @@ pub(crate) struct PendingSpend {
 }
 
 /// Cost and expected errors, as a person sees them before spending.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct DpEstimate {
     pub cost: PrivacyBudget,
     pub mechanism: String,

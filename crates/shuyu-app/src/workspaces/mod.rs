@@ -356,7 +356,7 @@ impl App {
         let stored = self.store.workspace_queries(grant.id(), 100).await?;
         stored
             .into_iter()
-            .map(|q| query_view(workspace, q, None))
+            .map(|q| query_view(workspace, q))
             .collect()
     }
 
@@ -376,7 +376,7 @@ impl App {
             .await?
             .filter(|q| q.grant == grant.id())
             .ok_or(AppError::NotFound { kind: "query" })?;
-        query_view(workspace, stored, None)
+        query_view(workspace, stored)
     }
 
     /// The budget ledgers and metering of a workspace.
@@ -450,11 +450,13 @@ impl App {
     }
 }
 
-pub(crate) fn query_view(
-    workspace: WorkspaceId,
-    q: StoredQuery,
-    production: Option<Production>,
-) -> Result<QueryView, AppError> {
+pub(crate) fn query_view(workspace: WorkspaceId, q: StoredQuery) -> Result<QueryView, AppError> {
+    let production = q
+        .production
+        .as_deref()
+        .map(serde_json::from_str::<Production>)
+        .transpose()
+        .map_err(|e| AppError::Internal(format!("query {}: stored verdict: {e}", q.id)))?;
     let result = q
         .result
         .as_deref()

@@ -65,7 +65,7 @@ pub struct QueryRequest {
 }
 
 /// A development run's verdict on production.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Production {
     /// Whether production would accept this query.
     pub accepted: bool,
@@ -157,6 +157,7 @@ impl App {
                 fingerprint: None,
                 outcome: String::new(),
                 reason: None,
+                production: None,
                 dev_query: None,
                 repeat_of: None,
                 result: None,
@@ -380,6 +381,12 @@ impl App {
             Ending::Failed(_) => ("failed", Outcome::Failed),
         };
         run.stored.outcome = outcome.to_owned();
+        run.stored.production = run
+            .production
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| AppError::Internal(format!("production verdict: {e}")))?;
         match &ending {
             Ending::Succeeded(table) => {
                 let (text, digest) = table.stored()?;
@@ -462,7 +469,7 @@ impl App {
         tx.commit().await?;
         let id = run.stored.id;
         match ending {
-            Ending::Succeeded(_) => query_view(workspace, run.stored, run.production),
+            Ending::Succeeded(_) => query_view(workspace, run.stored),
             Ending::Refused(reason) => Err(AppError::Query {
                 query: id,
                 refused: true,

@@ -4,8 +4,9 @@
 -- development tables. `workspace_dev_tables`: each development table, a desensitized sample or a
 -- simulated copy of a granted resource's dataset version, and its encrypted object.
 -- `workspace_queries`: every query submitted, run or refused: its text, environment, plan
--- fingerprint, outcome, the released result (JSON; only what passed the output control) with its
--- SM3 digest, the budget it spent and its metering. `dp_spends`: each charge of a differentially
+-- fingerprint, outcome, a development run's verdict on production (JSON), the released result
+-- (JSON; only what passed the output control) with its SM3 digest, the budget it spent and its
+-- metering. `dp_spends`: each charge of a differentially
 -- private query, per grant and per (legal entity, data population); `dp_ledgers`: the running
 -- totals per ledger, updated only while they stay within the budget (the atomic check).
 
@@ -37,6 +38,7 @@ CREATE TABLE workspace_queries (
     fingerprint       TEXT,
     outcome           TEXT NOT NULL,
     reason            TEXT,
+    production        TEXT,
     dev_query_id      TEXT REFERENCES workspace_queries(id),
     repeat_of         TEXT REFERENCES workspace_queries(id),
     result            TEXT,
