@@ -243,6 +243,15 @@ fn epsilon(value: f64) -> String {
     format!("{rounded}")
 }
 
+/// δ as people write it: `0`, or `1e-6`.
+fn delta(value: f64) -> String {
+    if value == 0.0 {
+        "0".to_owned()
+    } else {
+        format!("{value:e}")
+    }
+}
+
 /// The budget meter: the grant's ε spent against its budget, the population ledgers, and the
 /// workspace's totals. An `aggregate` grant spends no budget, which is said instead.
 fn budget_meter(lang: Lang, grant: &Grant, ledger: &LedgerView) -> Markup {
@@ -259,7 +268,7 @@ fn budget_meter(lang: Lang, grant: &Grant, ledger: &LedgerView) -> Markup {
                         meter.budget min="0" max=(budget) value=(spent) { (epsilon(spent)) " / " (epsilon(budget)) }
                         span.num { "ε " (epsilon(spent)) " / " (epsilon(budget)) }
                     }
-                    p.muted { (fill(t.ws_budget_left, &[&epsilon((budget - spent).max(0.0))])) " · δ = " (format!("{:e}", ledger.grant_spent.delta)) " / " (format!("{:e}", ledger.grant_budget.delta)) }
+                    p.muted { (fill(t.ws_budget_left, &[&epsilon((budget - spent).max(0.0))])) " · δ = " (delta(ledger.grant_spent.delta)) " / " (delta(ledger.grant_budget.delta)) }
                     @if !ledger.populations.is_empty() {
                         h3 { (t.ws_populations) }
                         p.hint { (t.ws_populations_hint) }
@@ -678,7 +687,7 @@ pub(crate) async fn query(
             dl.facts {
                 dt { (t.ws_env) } dd { (env_label(t, &q.env)) }
                 dt { (t.ws_at) } dd { (when(q.created_at)) }
-                dt { (t.ws_budget_spent) } dd { "ε = " (epsilon(q.budget_spent.epsilon)) " · δ = " (format!("{:e}", q.budget_spent.delta)) }
+                dt { (t.ws_budget_spent) } dd { "ε = " (epsilon(q.budget_spent.epsilon)) " · δ = " (delta(q.budget_spent.delta)) }
                 dt { (t.ws_suppressed) } dd { (fill(t.ws_suppressed_n, &[&q.suppressed_groups.to_string(), &q.suppressed_rows.to_string()])) }
                 dt { (t.ws_metering) } dd {
                     (fill(t.ws_metering_n, &[
@@ -777,7 +786,7 @@ fn verdict(t: &Texts, p: &Production) -> Markup {
         @if let Some(reason) = &p.reason { p { (reason) } }
         @if let Some(e) = &p.estimate {
             dl.facts {
-                dt { (t.ws_dp_cost) } dd { "ε = " (epsilon(e.cost.epsilon)) " · δ = " (format!("{:e}", e.cost.delta)) }
+                dt { (t.ws_dp_cost) } dd { "ε = " (epsilon(e.cost.epsilon)) " · δ = " (delta(e.cost.delta)) }
                 dt { (t.ws_dp_mechanism) } dd { (e.mechanism) }
                 @if let Some(k) = e.threshold { dt { (t.ws_dp_threshold) } dd { (k) } }
             }
