@@ -16,7 +16,8 @@
 //! process); "warm" is the median of the next runs. shuyu keeps no decrypted cache inside the
 //! domain: every governed run reads and decrypts again, so warm means the operating system's page
 //! cache is warm. Also reported: desensitization throughput (the grant's default rules over every
-//! row, one thread). Run: `SHUYU_BENCH_ROWS=10000000 cargo bench -p shuyu-app --bench governed`.
+//! row, one thread). Run: `SHUYU_BENCH_ROWS=10000000 cargo bench -p shuyu-app --bench governed`
+//! (`SHUYU_BENCH_CSV=FILE` keeps the CSV for `scripts/smartnoise_compare.py`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -89,7 +90,9 @@ async fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("social_insurance.csv");
+    // `SHUYU_BENCH_CSV=FILE` keeps the generated CSV there (for `scripts/smartnoise_compare.py`).
+    let csv = std::env::var_os("SHUYU_BENCH_CSV")
+        .map_or_else(|| dir.path().join("social_insurance.csv"), Into::into);
     {
         let mut out = std::io::BufWriter::new(std::fs::File::create(&csv).unwrap());
         DemoDataset::SocialInsurance.write_csv(rows, &mut out, CsvEncoding::Utf8);
