@@ -116,7 +116,7 @@ async fn main() {
     .await
     .unwrap();
     let imported = started.elapsed();
-    let catalog = app.resource(&system, resource).await.unwrap();
+    let catalog = app.resource(&source, resource).await.unwrap();
     let version = catalog.resource.current().unwrap().clone();
     let fields: Vec<ImportField> = version
         .content()
