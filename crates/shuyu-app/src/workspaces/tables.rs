@@ -141,6 +141,10 @@ impl App {
     ) -> Result<SandboxSession, AppError> {
         let data = Arc::clone(self.data()?);
         let ring = data.ring()?;
+        if env == Env::Dev && plans.iter().any(|p| p.dev.is_some()) {
+            // Development tables exist only once their workspace key was stored: this opens it.
+            self.open_workspace_key(&data, &ring, grant).await?;
+        }
         let mut tables = Vec::new();
         for plan in plans {
             let columns = plan.columns();
@@ -156,7 +160,6 @@ impl App {
                     let Some(dev) = &plan.dev else {
                         continue;
                     };
-                    self.open_workspace_key(&data, &ring, grant).await?;
                     let visible = columns
                         .iter()
                         .map(|c| (c.clone(), ColumnControl::Visible))
