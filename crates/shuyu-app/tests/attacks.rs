@@ -235,3 +235,75 @@ async fn a_failed_cast_does_not_echo_a_value() {
     let reason = refusal(result);
     assert!(!reason.contains("保险"), "{reason}");
 }
+
+#[tokio::test]
+async fn a_dp_join_of_persons_with_enterprises_is_refused() {
+    let (t, analyst, workspace, _) = world().await;
+    let demo = t
+        .app
+        .workspace(&analyst, workspace)
+        .await
+        .unwrap()
+        .grant
+        .grant;
+    if demo.usage() != UsageMethod::DpAggregate {
+        return;
+    }
+    let system = Ctx::system(RequestId::mint(t.app.now(), [3; 10]));
+    let registry = shuyu_testkit::demo::data::resource_titled(
+        &t.app,
+        shuyu_testkit::demo::data::DemoDataset::EnterpriseRegistry.title(),
+    )
+    .await
+    .unwrap();
+    let source = ctx(&t, "source").await;
+    let registry = t.app.resource(&source, registry).await.unwrap().resource;
+    let version = registry.current().unwrap();
+    let social = &demo.resources()[0];
+    let now = t.app.now();
+    let mixed = t
+        .app
+        .seed_grant(
+            &system,
+            NewGrant {
+                merchant: demo.merchant(),
+                operator: demo.operator(),
+                scenario: demo.scenario().clone(),
+                resources: vec![
+                    ResourceRequest {
+                        resource: social.resource,
+                        version: social.version,
+                        table: "si".into(),
+                        fields: vec![FieldRequest::default_handling("resident_id")],
+                    },
+                    ResourceRequest {
+                        resource: registry.id(),
+                        version: version.id(),
+                        table: "firms".into(),
+                        fields: vec![FieldRequest::default_handling("credit_code")],
+                    },
+                ],
+                usage: UsageMethod::DpAggregate,
+                term: Term {
+                    from: now,
+                    to: now.plus_seconds(30 * 86_400),
+                },
+                min_group_size: None,
+                budget: None,
+            },
+        )
+        .await
+        .unwrap()
+        .grant
+        .workspace();
+    t.app
+        .prepare_dev(&analyst, mixed, DevMode::Simulated, 100)
+        .await
+        .unwrap();
+    let sql = "SELECT COUNT(*) AS n FROM si JOIN firms ON si.resident_id = firms.credit_code";
+    let reason = refusal(attack(&t, &analyst, mixed, sql).await);
+    assert!(reason.contains("different kinds"), "{reason}");
+    // Nothing was charged for it.
+    let ledger = t.app.workspace_ledger(&analyst, mixed).await.unwrap();
+    assert!(ledger.spends.is_empty());
+}

@@ -27,9 +27,7 @@ use serde::Serialize;
 use shuyu_dp::Amount;
 use shuyu_grant::Grant;
 use shuyu_profile::PrivacyBudget;
-use shuyu_sandbox::{
-    CancellationToken, DpAggregate, DpControl, DpPreview, SandboxError, SandboxSession,
-};
+use shuyu_sandbox::{CancellationToken, DpAggregate, DpControl, DpPreview, SandboxSession};
 use shuyu_store::{StoredSpend, Tx};
 
 use super::QueryRequest;
@@ -89,10 +87,6 @@ impl From<&DpPreview> for DpEstimate {
             threshold: p.threshold,
         }
     }
-}
-
-fn refusal(e: &SandboxError) -> Ending {
-    Ending::from(e)
 }
 
 impl App {
@@ -195,7 +189,7 @@ impl App {
         };
         let preview = match session.preview_dp(&plan, &control) {
             Ok(preview) => preview,
-            Err(e) => return Ok(refusal(&e)),
+            Err(e) => return Ok(Ending::from(&e)),
         };
         let amount = Amount::charge(preview.cost).map_err(|e| AppError::Internal(e.to_string()))?;
         // The control's parameters and the dataset versions read: new data is a new question.
@@ -205,20 +199,30 @@ impl App {
         }
         let fingerprint = match session.fingerprint(&plan, &extra) {
             Ok(f) => f,
-            Err(e) => return Ok(refusal(&e)),
+            Err(e) => return Ok(Ending::from(&e)),
         };
-        // The population of the query: the first scanned table's (joins are on the unit).
-        let scanned = run
-            .fields
-            .first()
-            .and_then(|f| f.split('.').next())
-            .unwrap_or_default()
-            .to_owned();
-        let population = plans
+        // The population of the query: that of every scanned table (joins are on the units, so
+        // they must describe the same register of persons or enterprises).
+        let mut populations: Vec<String> = plans
             .iter()
-            .find(|p| p.name == scanned)
+            .filter(|p| {
+                run.fields
+                    .iter()
+                    .any(|f| f.split('.').next() == Some(p.name.as_str()))
+            })
             .map(TablePlan::population)
-            .unwrap_or_default();
+            .collect();
+        populations.sort();
+        populations.dedup();
+        let population = match populations.as_slice() {
+            [one] => one.clone(),
+            _ => {
+                return Ok(Ending::Refused(
+                    "a differentially private query joins tables whose privacy units are of different kinds (persons and enterprises): query one population at a time"
+                        .into(),
+                ));
+            }
+        };
         let entity = self.legal_entity(grant).await?;
         if let Some(recorded) = self
             .store
@@ -275,7 +279,7 @@ impl App {
                 if let Some(m) = e.metering() {
                     run.stored.metering = metering_of(m);
                 }
-                return Ok(refusal(&e));
+                return Ok(Ending::from(&e));
             }
         };
         run.stored.metering = metering_of(&out.output.metering);
