@@ -25,10 +25,11 @@
 //! The data key exists in memory only (in the encrypted store's key map); the database holds it
 //! wrapped. Master key rotation re-wraps every data key in one transaction; no object is rewritten.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path as FsPath, PathBuf};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use futures_util::StreamExt;
 use object_store::path::Path;
@@ -38,8 +39,8 @@ use shuyu_audit::Outcome;
 use shuyu_catalog::{ResourceId, ResourceVersionId};
 use shuyu_core::{DatasetId, PersonId, Timestamp};
 use shuyu_engine::{
-    EncryptedStore, ImportError, ImportField, ImportOptions, ImportReport, KeyError, KeyRing,
-    ObjectStorage, PrefixKeys, Progress, SpoolWriter, Spooled,
+    CacheStats, CachedStore, EncryptedStore, ImportError, ImportField, ImportOptions, ImportReport,
+    KeyError, KeyRing, ObjectStorage, PlainCache, PrefixKeys, Progress, SpoolWriter, Spooled,
 };
 use shuyu_policy::{Action, Resource};
 use shuyu_quality::FieldProfile;
@@ -52,13 +53,25 @@ use crate::{App, AppError, Ctx, Object};
 
 const DATASET: &str = "dataset";
 
+/// The in-domain memory of decrypted byte ranges by default: 1 GiB (the server's
+/// `data.cache_mib` sets it).
+pub const DEFAULT_CACHE_BYTES: u64 = 1024 * 1024 * 1024;
+
 /// Where dataset objects live and the keys that open them.
 pub struct DataStore {
     dir: PathBuf,
     keys: Arc<PrefixKeys>,
     /// The ciphertext store (local files or S3) under `objects`.
     inner: Arc<dyn ObjectStore>,
+    /// The decrypting store over `inner`.
+    encrypted: Arc<dyn ObjectStore>,
+    /// Decrypted ranges recently read, kept in the domain's memory (`shuyu_engine::cache`).
+    cache: Arc<PlainCache>,
+    /// `encrypted` read through `cache`: what everything here reads and writes.
     objects: Arc<dyn ObjectStore>,
+    /// Per dataset, the most rows one privacy unit has in it (`None`: some row has none), once
+    /// computed: datasets never change, so neither does this.
+    unit_rows: Mutex<HashMap<DatasetId, Option<u64>>>,
     ring: RwLock<Option<Arc<KeyRing>>>,
     options: ImportOptions,
     jobs: ImportJobs,
@@ -107,13 +120,25 @@ impl DataStore {
             .map_err(|e| AppError::Unavailable(e.to_string()))?;
         let keys = Arc::new(PrefixKeys::new());
         let resolver: Arc<dyn shuyu_engine::KeyResolver> = Arc::clone(&keys) as _;
-        let objects: Arc<dyn ObjectStore> =
-            Arc::new(EncryptedStore::new(Arc::clone(&inner), resolver, seed));
+        let encrypted: Arc<dyn ObjectStore> = Arc::new(EncryptedStore::new(
+            Arc::clone(&inner),
+            Arc::clone(&resolver),
+            seed,
+        ));
+        let cache = Arc::new(PlainCache::new(DEFAULT_CACHE_BYTES));
+        let objects: Arc<dyn ObjectStore> = Arc::new(CachedStore::new(
+            Arc::clone(&encrypted),
+            Arc::clone(&cache),
+            resolver,
+        ));
         Ok(Self {
             dir: dir.to_path_buf(),
             keys,
             inner,
+            encrypted,
+            cache,
             objects,
+            unit_rows: Mutex::default(),
             ring: RwLock::new(ring.map(Arc::new)),
             options: ImportOptions::default(),
             jobs: ImportJobs::default(),
@@ -125,6 +150,41 @@ impl DataStore {
     #[must_use]
     pub fn storage(&self) -> &str {
         &self.storage
+    }
+
+    /// Keeps at most `bytes` of decrypted ranges in memory (0: none), replacing the cache.
+    #[must_use]
+    pub fn with_cache_bytes(mut self, bytes: u64) -> Self {
+        self.cache = Arc::new(PlainCache::new(bytes));
+        let keys: Arc<dyn shuyu_engine::KeyResolver> = Arc::clone(&self.keys) as _;
+        self.objects = Arc::new(CachedStore::new(
+            Arc::clone(&self.encrypted),
+            Arc::clone(&self.cache),
+            keys,
+        ));
+        self
+    }
+
+    /// The most rows one privacy unit has in `dataset`, if computed (see `unit_rows`).
+    pub(crate) fn unit_rows(&self, dataset: DatasetId) -> Option<Option<u64>> {
+        self.unit_rows
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&dataset)
+            .copied()
+    }
+
+    pub(crate) fn set_unit_rows(&self, dataset: DatasetId, rows: Option<u64>) {
+        self.unit_rows
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(dataset, rows);
+    }
+
+    /// What the in-domain cache of decrypted ranges holds and how it served.
+    #[must_use]
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
     }
 
     /// Uses `options` for imports (tests use small batches).
@@ -152,7 +212,8 @@ impl DataStore {
             .ok_or_else(|| AppError::Unavailable(KeyError::MissingMasterKey.to_string()))
     }
 
-    /// The decrypting store of every object (dataset and workspace files alike).
+    /// The decrypting store of every object (dataset and workspace files alike), read through
+    /// the in-domain cache.
     pub(crate) fn objects(&self) -> Arc<dyn ObjectStore> {
         Arc::clone(&self.objects)
     }
@@ -957,7 +1018,9 @@ impl App {
         }
         let mut failed = None;
         for object in candidates {
-            match data.inner.delete(&Path::from(object.path.as_str())).await {
+            let path = Path::from(object.path.as_str());
+            data.cache.evict(&path);
+            match data.inner.delete(&path).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {
                     tracing::info!(path = %object.path, bytes = object.bytes, "swept an unreferenced dataset object");
                     sweep.bytes += object.bytes;

@@ -51,8 +51,8 @@ pub use catalog::{
     ResourceView,
 };
 pub use datasets::{
-    DataStore, DatasetView, FieldQuality, ImportSource, ProgressFn, Rotation, SWEEP_GRACE_SECONDS,
-    Sweep, SweptObject,
+    DEFAULT_CACHE_BYTES, DataStore, DatasetView, FieldQuality, ImportSource, ProgressFn, Rotation,
+    SWEEP_GRACE_SECONDS, Sweep, SweptObject,
 };
 pub use error::AppError;
 pub use freeze::{FreezeState, FreezeTarget, FreezeView, MAX_FREEZE_REASON, freeze_stops};

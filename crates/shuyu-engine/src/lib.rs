@@ -5,6 +5,8 @@
 //!   range on read, over local files or S3-compatible storage.
 //! - [`storage`]: [`ObjectStorage`], the inner store (local files or an S3-compatible bucket) built
 //!   from a description the binary makes from its configuration.
+//! - [`cache`]: [`CachedStore`], the bounded in-domain memory of decrypted byte ranges that
+//!   repeated queries read instead of fetching and decrypting again.
 //! - [`keys`]: [`KeyRing`], the master key and per-dataset data keys (wrapped for the database),
 //!   rotation by re-wrapping.
 //! - [`import`]: CSV (UTF-8 or GB18030) and Parquet import into Parquet through any object store,
@@ -24,6 +26,7 @@
     )
 )]
 
+pub mod cache;
 pub mod decode;
 pub mod import;
 pub mod keys;
@@ -31,6 +34,7 @@ pub mod spool;
 pub mod storage;
 pub mod store;
 
+pub use cache::{CacheStats, CachedStore, PlainCache};
 pub use decode::SourceEncoding;
 pub use import::{
     ImportError, ImportField, ImportOptions, ImportReport, Progress, SchemaMismatch, TypeMismatch,

@@ -73,6 +73,11 @@ pub struct AggregateControl {
     /// by table name. A scanned table missing here is refused. The column must be one of the
     /// table's exposed columns; whether it may be *output* is the column control's business.
     pub units: BTreeMap<String, String>,
+    /// Per table, when known: the most rows any one privacy unit has in it, every row having a
+    /// unit (none missing). An aggregate over that table alone then needs no person count for a
+    /// large group: a group of `n` rows has at least ⌈n / m⌉ distinct units, so `n ≥ k·m` proves
+    /// it passes without reading the unit column (see [`crate::SandboxSession::execute_aggregate`]).
+    pub rows_per_unit: BTreeMap<String, u64>,
 }
 
 /// What output control withheld from a result.
@@ -125,30 +130,66 @@ pub fn apply_aggregate_control(
     Ok(ControlledPlan { plan, suppressed })
 }
 
+/// How the persons behind each group are counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Persons {
+    /// One hidden `count(DISTINCT unit)` per scanned table occurrence (this many).
+    Distinct(usize),
+    /// One table whose units have at most this many rows each, none missing: the hidden row
+    /// count bounds the persons from below, and the unit column is not read.
+    Bounded(u64),
+}
+
 /// The top aggregate of a plan with its hidden counts, for the one-pass execution.
 pub(crate) struct Counted<'a> {
     /// The original aggregate (its schema is the relation's).
     pub(crate) aggregate: &'a Aggregate,
-    /// The aggregate with one hidden distinct-unit count per table and the hidden row count.
+    /// The aggregate with its hidden counts: the persons (as [`Counted::persons`] says) and the
+    /// rows.
     pub(crate) plan: LogicalPlan,
-    /// Scanned table occurrences (hidden distinct-unit counts).
-    tables: usize,
+    pub(crate) persons: Persons,
 }
 
 /// The aggregate of `plan` with its hidden counts (the checks of [`apply_aggregate_control`]).
+/// With `bounded`, a single-table aggregate whose table has a known
+/// [`AggregateControl::rows_per_unit`] counts rows only ([`Persons::Bounded`]).
 pub(crate) fn counted<'a>(
     plan: &'a LogicalPlan,
     controls: &AggregateControl,
+    bounded: bool,
 ) -> Result<Counted<'a>, SandboxError> {
     let aggregate = top_aggregate(plan)?;
     check_functions(aggregate)?;
     let units = unit_columns(&aggregate.input, controls)?;
-    let plan = with_hidden_counts(aggregate, &units)?;
-    Ok(Counted {
-        aggregate,
-        plan,
-        tables: units.len(),
-    })
+    let bound = match (bounded, units.as_slice()) {
+        // One unit means one table scanned: no join can repeat a person's rows.
+        (true, [_]) => single_table(&aggregate.input)
+            .and_then(|table| controls.rows_per_unit.get(table))
+            .filter(|m| **m > 0),
+        _ => None,
+    };
+    match bound {
+        Some(m) => Ok(Counted {
+            aggregate,
+            plan: with_hidden_counts(aggregate, &[])?,
+            persons: Persons::Bounded(*m),
+        }),
+        None => Ok(Counted {
+            aggregate,
+            plan: with_hidden_counts(aggregate, &units)?,
+            persons: Persons::Distinct(units.len()),
+        }),
+    }
+}
+
+/// The table an aggregate input of filters and aliases over one scan reads.
+fn single_table(input: &LogicalPlan) -> Option<&str> {
+    match input {
+        LogicalPlan::TableScan(scan) => Some(scan.table_name.table()),
+        LogicalPlan::Filter(f) => single_table(&f.input),
+        LogicalPlan::SubqueryAlias(a) => single_table(&a.input),
+        _ => None,
+    }
 }
 
 fn internal(what: &str) -> SandboxError {
@@ -168,26 +209,46 @@ fn hidden_counts<'b>(
         .ok_or_else(|| internal("lost a hidden count"))
 }
 
-/// Splits the rows of [`Counted::plan`] into the passed groups (the original aggregate's
-/// columns, as values) and what was suppressed: a group passes when each table's distinct-unit
-/// count reaches `k`.
+/// The passed groups (the original aggregate's columns, as values) and what was suppressed.
+pub(crate) type Split = (Vec<Vec<ScalarValue>>, Suppression);
+
+/// Splits the rows of [`Counted::plan`] into the passed groups and what was suppressed: a group
+/// passes when each table's distinct-unit count reaches `k`. With [`Persons::Bounded`] a group
+/// passes when its rows prove `k` persons; `None` when some group's rows prove too few (it may
+/// still have `k` persons: the caller counts them exactly).
 pub(crate) fn split(
     counted: &Counted<'_>,
     batches: &[RecordBatch],
     k: u64,
-) -> Result<(Vec<Vec<ScalarValue>>, Suppression), SandboxError> {
+) -> Result<Option<Split>, SandboxError> {
     let width = counted.aggregate.schema.fields().len();
+    let tables = match counted.persons {
+        Persons::Distinct(tables) => tables,
+        Persons::Bounded(_) => 0,
+    };
+    // Bounded: n rows hold at least ⌈n / m⌉ persons, so n ≥ k·m proves k of them.
+    let enough_rows = match counted.persons {
+        Persons::Bounded(m) => Some(i64::try_from(k.saturating_mul(m)).unwrap_or(i64::MAX)),
+        Persons::Distinct(_) => None,
+    };
     let k = i64::try_from(k).unwrap_or(i64::MAX);
     let mut passed = Vec::new();
     let mut suppression = Suppression::default();
     for batch in batches {
-        let units = (0..counted.tables)
+        let units = (0..tables)
             .map(|i| hidden_counts(batch, &units_column(i)))
             .collect::<Result<Vec<_>, _>>()?;
         let rows = hidden_counts(batch, &rows_column())?;
         for row in 0..batch.num_rows() {
-            let passes =
-                counted.tables > 0 && units.iter().all(|u| !u.is_null(row) && u.value(row) >= k);
+            let passes = match enough_rows {
+                Some(enough) => {
+                    if rows.is_null(row) || rows.value(row) < enough {
+                        return Ok(None);
+                    }
+                    true
+                }
+                None => tables > 0 && units.iter().all(|u| !u.is_null(row) && u.value(row) >= k),
+            };
             if passes {
                 let values = batch
                     .columns()
@@ -203,7 +264,7 @@ pub(crate) fn split(
             }
         }
     }
-    Ok((passed, suppression))
+    Ok(Some((passed, suppression)))
 }
 
 /// An in-memory relation with `schema` holding `rows` (each value cast to its column's type):

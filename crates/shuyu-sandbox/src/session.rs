@@ -505,11 +505,30 @@ impl SandboxSession {
     ) -> Result<AggregateOutput, SandboxError> {
         check_plan(&plan, &self.tables)?;
         self.check_controls(&plan)?;
-        let counted = output::counted(&plan, controls)?;
-        let first = self
+        let counted = output::counted(&plan, controls, true)?;
+        let mut first = self
             .run(counted.plan.clone(), self.limits.max_scanned_rows, cancel)
             .await?;
-        let (passed, suppression) = output::split(&counted, &first.batches, controls.k)?;
+        let split = match output::split(&counted, &first.batches, controls.k)? {
+            Some(split) => split,
+            None => {
+                // The rows did not prove every group's persons: count them exactly.
+                let exact = output::counted(&plan, controls, false)?;
+                let second = self
+                    .run(exact.plan.clone(), self.limits.max_scanned_rows, cancel)
+                    .await?;
+                let split =
+                    output::split(&exact, &second.batches, controls.k)?.ok_or_else(|| {
+                        SandboxError::InvalidQuery {
+                            message: "internal: the exact person count decided nothing".into(),
+                        }
+                    })?;
+                first.metering = second.metering.after(&first.metering);
+                first.metering.rows_scanned += second.metering.rows_scanned;
+                split
+            }
+        };
+        let (passed, suppression) = split;
         let relation = output::relation(Arc::clone(&counted.aggregate.schema), passed)?;
         let upper = output::replace_aggregate(plan.clone(), &relation).map_err(output::invalid)?;
         let mut output = self.run(upper, self.limits.max_output_rows, cancel).await?;
@@ -517,6 +536,65 @@ impl SandboxSession {
         Ok(AggregateOutput {
             output,
             suppression,
+        })
+    }
+}
+
+impl SandboxSession {
+    /// The most rows any one privacy unit has in `table` (its column `unit`), or `None` when a
+    /// row has no unit (or the table is empty or unknown): the bound that lets an aggregate
+    /// over the table prove large groups pass without counting persons
+    /// ([`AggregateControl::rows_per_unit`]). An internal plan (only counts leave it), run under
+    /// the session's limits.
+    ///
+    /// # Errors
+    /// As [`Self::execute`].
+    pub async fn rows_per_unit(
+        &self,
+        table: &str,
+        unit: &str,
+        cancel: &CancellationToken,
+    ) -> Result<Option<u64>, SandboxError> {
+        use datafusion::common::Column;
+        use datafusion::datasource::provider_as_source;
+        use datafusion::functions_aggregate::expr_fn::{count, max};
+        use datafusion::logical_expr::{Expr, LogicalPlanBuilder, lit};
+
+        let Some(provider) = self.tables.get(table) else {
+            return Ok(None);
+        };
+        let unit_column = || Expr::Column(Column::new(Some(table), unit));
+        let plan = LogicalPlanBuilder::scan(table, provider_as_source(Arc::clone(provider)), None)
+            .and_then(|b| b.aggregate(vec![unit_column()], vec![count(lit(1_i64)).alias("n")]))
+            .and_then(|b| {
+                b.aggregate(
+                    Vec::<Expr>::new(),
+                    vec![
+                        max(Expr::Column(Column::from_name("n"))).alias("most"),
+                        count(lit(1_i64)).alias("units"),
+                        count(unit_column()).alias("named"),
+                    ],
+                )
+            })
+            .and_then(LogicalPlanBuilder::build)
+            .map_err(output::invalid)?;
+        let out = self.run(plan, 1, cancel).await?;
+        let value = |name: &str| -> Option<i64> {
+            use arrow_array::Array;
+            use arrow_array::cast::AsArray;
+            use arrow_array::types::Int64Type;
+            let batch = out.batches.iter().find(|b| b.num_rows() == 1)?;
+            let column = batch
+                .column_by_name(name)?
+                .as_primitive_opt::<Int64Type>()?;
+            (!column.is_null(0)).then(|| column.value(0))
+        };
+        // A group of the unit `NULL` means rows without a unit: no bound.
+        Ok(match (value("most"), value("units"), value("named")) {
+            (Some(most), Some(units), Some(named)) if units == named && most > 0 => {
+                u64::try_from(most).ok()
+            }
+            _ => None,
         })
     }
 }

@@ -75,6 +75,7 @@ fn controls(k: u64, tables: &[&str]) -> AggregateControl {
             .iter()
             .map(|t| ((*t).to_owned(), "resident_id".to_owned()))
             .collect(),
+        rows_per_unit: BTreeMap::new(),
     }
 }
 
@@ -502,5 +503,102 @@ async fn the_rewrite_keeps_the_schema_and_needs_the_unit_column() {
         e.to_string()
             .contains("keep the privacy-unit column `not_exposed`"),
         "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rows_per_person_bound_is_the_largest_persons_row_count() {
+    let fx = Fixture::new().await;
+    let session = session(&fx, &["social"]).await;
+    let mut per_person: BTreeMap<String, u64> = BTreeMap::new();
+    for row in rows(&fx) {
+        *per_person.entry(row.person).or_default() += 1;
+    }
+    let most = per_person.values().copied().max().unwrap();
+    assert!(most > 1, "the fixture has persons with several rows");
+    let cancel = CancellationToken::new();
+    assert_eq!(
+        session
+            .rows_per_unit("social", "resident_id", &cancel)
+            .await
+            .unwrap(),
+        Some(most)
+    );
+    // No bound for a table the session does not hold.
+    assert_eq!(
+        session
+            .rows_per_unit("clinic", "resident_id", &cancel)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_known_bound_proves_large_groups_without_reading_the_persons() {
+    let fx = Fixture::new().await;
+    let session = session(&fx, &["social"]).await;
+    let cancel = CancellationToken::new();
+    let most = session
+        .rows_per_unit("social", "resident_id", &cancel)
+        .await
+        .unwrap()
+        .unwrap();
+    let exact = controls(5, &["social"]);
+    let mut bounded = exact.clone();
+    bounded.rows_per_unit.insert("social".into(), most);
+
+    // Few large groups: every one holds k·m rows, so the bound decides alone — the same answer,
+    // one pass, and the person column never fetched.
+    let sql = "SELECT insurance_type, count(*) AS n FROM social GROUP BY insurance_type \
+               ORDER BY insurance_type";
+    let counted = run(&session, sql, &exact).await.unwrap();
+    let proved = run(&session, sql, &bounded).await.unwrap();
+    assert_eq!(
+        pairs(&proved.output.batches),
+        pairs(&counted.output.batches)
+    );
+    assert_eq!(proved.suppression, counted.suppression);
+    assert!(!pairs(&proved.output.batches).is_empty());
+    assert_eq!(proved.output.metering.rows_scanned, common::ROWS);
+    assert!(
+        proved.output.metering.bytes_fetched < counted.output.metering.bytes_fetched,
+        "the bound reads less: {} vs {} bytes",
+        proved.output.metering.bytes_fetched,
+        counted.output.metering.bytes_fetched
+    );
+
+    // Small groups: their rows prove too few persons, so the persons are counted — the answer is
+    // exactly the counted one (suppression included), at the price of a second pass.
+    let sql =
+        "SELECT employer_credit_code, count(*) AS n FROM social GROUP BY employer_credit_code";
+    let counted = run(&session, sql, &exact).await.unwrap();
+    let proved = run(&session, sql, &bounded).await.unwrap();
+    let sorted = |out: &AggregateOutput| {
+        let mut p = pairs(&out.output.batches);
+        p.sort();
+        p
+    };
+    assert_eq!(sorted(&proved), sorted(&counted));
+    assert_eq!(proved.suppression, counted.suppression);
+    assert!(counted.suppression.groups > 0);
+    assert_eq!(proved.output.metering.rows_scanned, 2 * common::ROWS);
+
+    // A join is never decided by one table's bound: each table's persons are counted.
+    let mut joined = controls(5, &["social", "again"]);
+    joined.rows_per_unit.insert("social".into(), most);
+    joined.rows_per_unit.insert("again".into(), most);
+    let session = self::session(&fx, &["social", "again"]).await;
+    let sql = "SELECT s.insurance_type, count(*) AS n FROM social s \
+               JOIN again o ON s.employer_credit_code = o.employer_credit_code \
+               GROUP BY s.insurance_type";
+    let out = run(&session, sql, &joined).await.unwrap();
+    let plain = run(&session, sql, &controls(5, &["social", "again"]))
+        .await
+        .unwrap();
+    assert_eq!(sorted(&out), sorted(&plain));
+    assert_eq!(
+        out.output.metering.bytes_fetched,
+        plain.output.metering.bytes_fetched
     );
 }

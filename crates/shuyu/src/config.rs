@@ -59,6 +59,8 @@ impl Serialize for MasterKeyText {
 pub struct Storage {
     /// Largest accepted dataset upload through the API, in MiB (413 beyond it).
     pub max_upload_mib: u64,
+    /// Decrypted byte ranges of datasets kept in memory for repeated queries, in MiB (0: none).
+    pub cache_mib: u64,
     /// Where the (encrypted) dataset objects live: `local` (`<data_dir>/objects`) or `s3`.
     pub backend: StorageBackend,
     /// The S3-compatible endpoint, `https://host[:port]` (plain http only on loopback, with
@@ -122,6 +124,7 @@ impl Default for Storage {
     fn default() -> Self {
         Self {
             max_upload_mib: 1024,
+            cache_mib: shuyu_app::DEFAULT_CACHE_BYTES / (1024 * 1024),
             backend: StorageBackend::Local,
             s3_endpoint: String::new(),
             s3_bucket: String::new(),
@@ -140,6 +143,9 @@ impl Storage {
             |key: &str, why: &str| Err(anyhow::anyhow!("invalid configuration: `{key}` {why}"));
         if !(1..=1024 * 1024).contains(&self.max_upload_mib) {
             return bad("storage.max_upload_mib", "must be 1 to 1048576 MiB");
+        }
+        if self.cache_mib > 1024 * 1024 {
+            return bad("storage.cache_mib", "must be 0 to 1048576 MiB");
         }
         if !(1..=30 * 24 * 60).contains(&self.sweep_grace_minutes) {
             return bad(
@@ -687,6 +693,17 @@ mod tests {
             .to_string();
         assert!(err.contains("storage.max_upload_mib"), "{err}");
         assert_eq!(load_text("").unwrap().storage.max_upload_mib, 1024);
+        let err = load_text("[storage]\ncache_mib = 2000000\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("storage.cache_mib"), "{err}");
+        assert_eq!(
+            load_text("[storage]\ncache_mib = 0\n")
+                .unwrap()
+                .storage
+                .cache_mib,
+            0
+        );
     }
 
     #[test]

@@ -129,7 +129,8 @@ pub async fn open_app(config: &Config) -> anyhow::Result<(App, AuditSigner)> {
     let seed: [u8; 32] = os_rng().random();
     let storage = config.object_storage()?;
     let data = DataStore::open_in(&config.data_dir, &storage, ring, seed)
-        .map_err(|e| anyhow::anyhow!("cannot open the dataset store: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("cannot open the dataset store: {e}"))?
+        .with_cache_bytes(config.storage.cache_mib * 1024 * 1024);
     tracing::debug!(storage = %storage.describe(), "dataset objects");
     let app = App::new(
         store,

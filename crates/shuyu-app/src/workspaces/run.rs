@@ -341,7 +341,9 @@ impl App {
         run.stored.dev_query = Some(dev);
         match grant.usage() {
             UsageMethod::Aggregate => {
-                let control = aggregate_control(grant, plans);
+                let control = self
+                    .with_unit_rows(aggregate_control(grant, plans), plans, &session, cancel)
+                    .await?;
                 match session.execute_aggregate(plan, &control, cancel).await {
                     Ok(out) => {
                         run.stored.metering = metering_of(&out.output.metering);
@@ -365,6 +367,42 @@ impl App {
                     .await
             }
         }
+    }
+
+    /// `control` with the known bound on rows per privacy unit of each table's dataset, computed
+    /// once per dataset (a pass over its unit column) and remembered: with it, aggregates over
+    /// one table prove large groups pass from their row counts alone. A bound that cannot be
+    /// computed is simply absent (the persons are then counted).
+    async fn with_unit_rows(
+        &self,
+        mut control: AggregateControl,
+        plans: &[TablePlan],
+        session: &SandboxSession,
+        cancel: &CancellationToken,
+    ) -> Result<AggregateControl, AppError> {
+        let data = self.data()?;
+        for plan in plans {
+            let (Some(dataset), Some(unit)) = (&plan.dataset, plan.unit_column()) else {
+                continue;
+            };
+            let rows = match data.unit_rows(dataset.id) {
+                Some(rows) => rows,
+                None => match session.rows_per_unit(&plan.name, &unit, cancel).await {
+                    Ok(rows) => {
+                        data.set_unit_rows(dataset.id, rows);
+                        rows
+                    }
+                    Err(e) => {
+                        tracing::warn!(dataset = %dataset.id, error = %e, "cannot bound the rows per privacy unit");
+                        None
+                    }
+                },
+            };
+            if let Some(rows) = rows {
+                control.rows_per_unit.insert(plan.name.clone(), rows);
+            }
+        }
+        Ok(control)
     }
 
     /// Stores the query with its event, in one `Tx`; answers the view, or the refusal.
@@ -507,6 +545,7 @@ pub(crate) fn aggregate_control(grant: &Grant, plans: &[TablePlan]) -> Aggregate
             .iter()
             .filter_map(|p| p.unit_column().map(|u| (p.name.clone(), u)))
             .collect(),
+        rows_per_unit: BTreeMap::new(),
     }
 }
 
