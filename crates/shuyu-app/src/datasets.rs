@@ -426,6 +426,13 @@ impl App {
         self
     }
 
+    /// What the domain's cache of decrypted ranges holds and how it served (`None` without a
+    /// data store).
+    #[must_use]
+    pub fn cache_stats(&self) -> Option<CacheStats> {
+        self.data.as_ref().map(|d| d.cache_stats())
+    }
+
     pub(crate) fn data(&self) -> Result<&Arc<DataStore>, AppError> {
         self.data.as_ref().ok_or_else(|| {
             AppError::Unavailable("this deployment has no data directory for datasets".into())

@@ -71,6 +71,7 @@ pub use shuyu_grant::{
     ClampBounds, FieldRequest, Grant, GrantEvent, GrantState, GrantStatus, NewGrant,
     ResourceRequest, Scenario, ScenarioCategory, Term,
 };
+pub use shuyu_sandbox::QueryDomain;
 pub use shuyu_store::FreezeLift;
 pub use sso::{
     IdentityProvider, LoginSecrets, ProviderError, ProviderFuture, SSO_LOGIN_SECONDS, SsoCallback,
@@ -145,7 +146,12 @@ pub struct App {
     data: Option<Arc<DataStore>>,
     /// The secure domain's running queries, cancelled when what they rest on is stopped.
     inflight: Arc<InFlight>,
+    /// The memory all running queries share and the runtime they run on.
+    query_domain: Arc<shuyu_sandbox::QueryDomain>,
 }
+
+/// The memory all running queries share by default: 2 GiB (the server's `query.memory_mib`).
+pub const DEFAULT_DOMAIN_MEMORY_BYTES: usize = 2 * 1024 * 1024 * 1024;
 
 impl App {
     pub fn new(
@@ -164,7 +170,20 @@ impl App {
             sso: None,
             data: None,
             inflight: Arc::new(InFlight::new()),
+            query_domain: shuyu_sandbox::QueryDomain::shared(DEFAULT_DOMAIN_MEMORY_BYTES),
         }
+    }
+
+    /// The same app running queries in `domain` (the server: a dedicated runtime and its
+    /// `query.memory_mib`; by default queries share 2 GiB on the caller's runtime).
+    #[must_use]
+    pub fn with_query_domain(mut self, domain: Arc<shuyu_sandbox::QueryDomain>) -> Self {
+        self.query_domain = domain;
+        self
+    }
+
+    pub(crate) fn query_domain(&self) -> &Arc<shuyu_sandbox::QueryDomain> {
+        &self.query_domain
     }
 
     /// The same app with single sign-on through `sso` (the binary's `[oidc]` section).

@@ -157,6 +157,16 @@ pub enum SandboxError {
         /// Work done until it stopped.
         metering: Metering,
     },
+    /// The memory all running queries share was taken by others: a momentary condition.
+    #[error(
+        "the secure domain's shared query memory ({limit_bytes} bytes) is in use by other running queries: run the query again shortly"
+    )]
+    DomainBusy {
+        /// The domain's bound.
+        limit_bytes: usize,
+        /// Work done until it stopped.
+        metering: Metering,
+    },
     /// The query ran longer than its time limit and was cancelled.
     #[error(
         "the query was cancelled at its time limit of {limit:?}: narrow it down or aggregate more"
@@ -219,6 +229,7 @@ impl SandboxError {
     pub fn metering(&self) -> Option<&Metering> {
         match self {
             Self::MemoryLimit { metering, .. }
+            | Self::DomainBusy { metering, .. }
             | Self::Timeout { metering, .. }
             | Self::ScanLimit { metering, .. }
             | Self::OutputLimit { metering, .. }

@@ -45,8 +45,9 @@
 //! time from DataFusion's operator metrics, not kernel thread CPU time. The session scopes the
 //! store it is given to its tables' objects.
 //!
-//! Queries run on the caller's tokio runtime; use a multi-threaded runtime so that a timeout or a
-//! cancellation is noticed while a CPU-heavy operator runs.
+//! Query operators run on the [`QueryDomain`]'s runtime (a dedicated one on the server, the
+//! caller's in tests), drawing memory from the domain's shared bound as well as their own limit.
+//! The caller's runtime keeps the time limit and cancellation.
 
 #![cfg_attr(
     test,
@@ -60,6 +61,7 @@
 
 pub mod check;
 pub mod control;
+pub mod domain;
 pub mod dp;
 pub mod error;
 pub mod fingerprint;
@@ -72,6 +74,7 @@ pub mod store;
 
 pub use check::check_plan;
 pub use control::{ControlError, Controls, OutputColumn, Reason, derive};
+pub use domain::{DomainBusy, QueryDomain};
 pub use dp::{DpAggregate, DpColumn, DpControl, DpOutput, DpPreview};
 pub use error::{SandboxError, StatementKind};
 pub use fingerprint::fingerprint;

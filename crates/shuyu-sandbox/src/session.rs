@@ -17,7 +17,7 @@ use datafusion::datasource::listing::{
 };
 use datafusion::execution::SessionStateDefaults;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
-use datafusion::execution::memory_pool::GreedyMemoryPool;
+use datafusion::execution::memory_pool::MemoryPool;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::logical_expr::LogicalPlan;
@@ -37,6 +37,7 @@ use url::Url;
 
 use crate::check::check_plan;
 use crate::control::{Controls, OutputColumn, derive};
+use crate::domain::{QueryDomain, QueryMemory};
 use crate::error::{SandboxError, StatementKind};
 use crate::functions::Functions;
 use crate::guard::{Guard, QueryControl, ScanLimitExceeded};
@@ -98,6 +99,8 @@ pub struct SessionSpec {
     pub store: Arc<dyn ObjectStore>,
     /// Limits of every query of the session.
     pub limits: Limits,
+    /// The memory and runtime all sessions of the server share.
+    pub domain: Arc<QueryDomain>,
 }
 
 /// The work a query did: the basis of metering and fees.
@@ -140,6 +143,7 @@ pub struct SandboxSession {
     expr_planners: Vec<Arc<dyn ExprPlanner>>,
     store: Arc<dyn ObjectStore>,
     limits: Limits,
+    domain: Arc<QueryDomain>,
 }
 
 impl std::fmt::Debug for SandboxSession {
@@ -197,7 +201,10 @@ impl SandboxSession {
         let runtime = runtime(
             Arc::clone(&spec.store),
             Arc::new(AtomicU64::new(0)),
-            spec.limits.memory_bytes,
+            Arc::new(QueryMemory::new(
+                spec.limits.memory_bytes,
+                Arc::clone(&spec.domain),
+            )),
         )?;
         let state = SessionStateBuilder::new()
             .with_config(config)
@@ -253,6 +260,7 @@ impl SandboxSession {
             expr_planners: SessionStateDefaults::default_expr_planners(),
             store: spec.store,
             limits: spec.limits,
+            domain: spec.domain,
         })
     }
 
@@ -362,10 +370,14 @@ impl SandboxSession {
         let started = Instant::now();
         let fetched = Arc::new(AtomicU64::new(0));
         let scanned = Arc::new(AtomicU64::new(0));
+        let memory = Arc::new(QueryMemory::new(
+            self.limits.memory_bytes,
+            Arc::clone(&self.domain),
+        ));
         let runtime = runtime(
             Arc::clone(&self.store),
             Arc::clone(&fetched),
-            self.limits.memory_bytes,
+            Arc::clone(&memory) as Arc<dyn MemoryPool>,
         )?;
         let state = SessionStateBuilder::new_from_existing(self.state.clone())
             .with_runtime_env(runtime)
@@ -387,7 +399,11 @@ impl SandboxSession {
             Ok(p) => guard(p, &control).map_err(|e| self.run_error(&e, meter(None, 0, 0)))?,
             Err(e) => return Err(self.run_error(&e, meter(None, 0, 0))),
         };
-        let task = tokio::spawn(collect(Arc::clone(&physical), state.task_ctx(), max_rows));
+        // The operators run on the domain's runtime; this task only awaits them.
+        let task =
+            self.domain
+                .handle()
+                .spawn(collect(Arc::clone(&physical), state.task_ctx(), max_rows));
         let _abort = AbortOnDrop {
             task: task.abort_handle(),
             stop: Arc::clone(&control.stop),
@@ -417,6 +433,10 @@ impl SandboxSession {
                     },
                     Stop::Panicked => SandboxError::Execution {
                         kind: "internal error",
+                        metering,
+                    },
+                    Stop::Failed(_) if memory.refused_by_domain() => SandboxError::DomainBusy {
+                        limit_bytes: self.domain.limit(),
                         metering,
                     },
                     Stop::Failed(e) => self.run_error(&e, metering),
@@ -668,15 +688,16 @@ async fn collect(
     Ok((batches, rows, bytes))
 }
 
-/// A runtime reading only `store` (counted, read-only) under the private URL, with a greedy
-/// memory pool of `memory` bytes and no disk manager (nothing spills).
+/// A runtime reading only `store` (counted, read-only) under the private URL, with the memory
+/// pool `memory` (the query's own limit, drawn from the domain's shared bound), and no disk
+/// manager (nothing spills).
 fn runtime(
     store: Arc<dyn ObjectStore>,
     fetched: Arc<AtomicU64>,
-    memory: usize,
+    memory: Arc<dyn MemoryPool>,
 ) -> Result<Arc<RuntimeEnv>, SandboxError> {
     let env = RuntimeEnvBuilder::new()
-        .with_memory_pool(Arc::new(GreedyMemoryPool::new(memory)))
+        .with_memory_pool(memory)
         .with_disk_manager_builder(
             DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
         )
@@ -880,6 +901,7 @@ mod tests {
             tables: Vec::new(),
             store: Arc::new(InMemory::new()),
             limits: Limits::default(),
+            domain: crate::QueryDomain::shared(usize::MAX),
         })
         .await
         .unwrap()

@@ -59,6 +59,7 @@ fn spec(fx: &Fixture) -> SessionSpec {
         ],
         store: Arc::clone(&fx.store),
         limits: Limits::default(),
+        domain: shuyu_sandbox::QueryDomain::shared(usize::MAX),
     }
 }
 

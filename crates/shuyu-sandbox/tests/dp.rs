@@ -120,6 +120,7 @@ async fn world(people: &[Person], jobs: &[(String, String)]) -> World {
         ],
         store: Arc::clone(&store) as Arc<dyn ObjectStore>,
         limits: Limits::default(),
+        domain: shuyu_sandbox::QueryDomain::shared(usize::MAX),
     })
     .await
     .unwrap();

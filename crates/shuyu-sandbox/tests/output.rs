@@ -98,6 +98,7 @@ async fn session(fx: &Fixture, tables: &[&str]) -> SandboxSession {
         tables: tables.iter().map(|t| table(t)).collect(),
         store: Arc::clone(&fx.store),
         limits: Limits::default(),
+        domain: shuyu_sandbox::QueryDomain::shared(usize::MAX),
     })
     .await
     .unwrap()

@@ -18,7 +18,7 @@ use arrow_array::types::Int64Type;
 use common::{Fixture, ROWS, all_columns, data_key, encrypted, total_rows};
 use shuyu_engine::PrefixKeys;
 use shuyu_sandbox::{
-    CancellationToken, Limits, SandboxError, SandboxSession, StatementKind, TableSpec,
+    CancellationToken, Limits, QueryDomain, SandboxError, SandboxSession, StatementKind, TableSpec,
 };
 
 fn limits() -> Limits {
@@ -356,6 +356,40 @@ async fn the_memory_limit_stops_a_big_sort_with_a_clear_error() {
         .query("SELECT count(*) FROM social", &CancellationToken::new())
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_together_stay_within_the_domains_memory_and_run_on_its_runtime() {
+    let fx = Fixture::new().await;
+    // A domain of 64 KiB under a per-query limit of 256 MiB: the domain's bound stops the query,
+    // with an error saying it is momentary, and everything it held goes back.
+    let domain = QueryDomain::dedicated(64 * 1024, 1).unwrap();
+    let mut spec = fx.spec("social", &all_columns(), limits());
+    spec.domain = std::sync::Arc::clone(&domain);
+    let session = SandboxSession::new(spec).await.unwrap();
+    let err = session
+        .query(
+            "SELECT resident_id, name, count(*) FROM social GROUP BY resident_id, name",
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SandboxError::DomainBusy { limit_bytes, .. } if limit_bytes == 64 * 1024),
+        "{err}"
+    );
+    assert!(err.to_string().contains("run the query again"), "{err}");
+    assert_eq!(domain.used(), 0, "the stopped query released its memory");
+    // A small query runs on the domain's own runtime and answers.
+    let out = session
+        .query(
+            "SELECT count(*) AS n FROM social",
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.metering.output_rows, 1);
+    assert_eq!(domain.used(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

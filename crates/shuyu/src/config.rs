@@ -34,6 +34,39 @@ pub struct Config {
     /// answer 503 naming this key.
     pub master_key: Option<MasterKeyText>,
     pub storage: Storage,
+    pub query: Query,
+}
+
+/// `[query]`: the secure domain's query execution on this server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Query {
+    /// Worker threads of the runtime queries run on, apart from the one answering requests;
+    /// 0: one fewer than the machine's cores (at least one).
+    pub threads: usize,
+    /// Memory all running queries share, in MiB (each also has its profile's per-query limit).
+    pub memory_mib: u64,
+}
+
+impl Default for Query {
+    fn default() -> Self {
+        Self {
+            threads: 0,
+            memory_mib: (shuyu_app::DEFAULT_DOMAIN_MEMORY_BYTES / (1024 * 1024)) as u64,
+        }
+    }
+}
+
+impl Query {
+    /// The worker threads to start.
+    pub fn worker_threads(&self) -> usize {
+        if self.threads > 0 {
+            return self.threads;
+        }
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get().saturating_sub(1))
+            .max(1)
+    }
 }
 
 /// The master key's text; `Debug` and serialization never show it.
@@ -359,6 +392,7 @@ impl Default for Config {
             oidc: None,
             master_key: None,
             storage: Storage::default(),
+            query: Query::default(),
         }
     }
 }
@@ -472,6 +506,12 @@ impl Config {
             && shuyu_store::Backend::of_url(&self.database_url).is_err()
         {
             return bad("database_url", "must start with sqlite: or postgres://");
+        }
+        if !(64..=1024 * 1024).contains(&self.query.memory_mib) {
+            return bad("query.memory_mib", "must be 64 to 1048576 MiB");
+        }
+        if self.query.threads > 1024 {
+            return bad("query.threads", "must be 0 (automatic) to 1024");
         }
         let s = &self.security;
         if !(1..=100).contains(&s.lockout_threshold) {
@@ -697,6 +737,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("storage.cache_mib"), "{err}");
+        let err = load_text("[query]\nmemory_mib = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("query.memory_mib"), "{err}");
+        let query = load_text("[query]\nthreads = 3\n").unwrap().query;
+        assert_eq!(query.worker_threads(), 3);
+        assert!(load_text("").unwrap().query.worker_threads() >= 1);
         assert_eq!(
             load_text("[storage]\ncache_mib = 0\n")
                 .unwrap()

@@ -139,7 +139,14 @@ pub async fn open_app(config: &Config) -> anyhow::Result<(App, AuditSigner)> {
         Arc::new(SystemClock),
         os_rng(),
     )
-    .with_data(data);
+    .with_data(data)
+    .with_query_domain(
+        shuyu_app::QueryDomain::dedicated(
+            usize::try_from(config.query.memory_mib * 1024 * 1024).unwrap_or(usize::MAX),
+            config.query.worker_threads(),
+        )
+        .context("cannot start the query runtime")?,
+    );
     Ok((app, signer))
 }
 

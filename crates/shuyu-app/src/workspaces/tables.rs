@@ -181,6 +181,7 @@ impl App {
             tables,
             store,
             limits,
+            domain: std::sync::Arc::clone(self.query_domain()),
         })
         .await
         .map_err(|e| AppError::Unavailable(e.to_string()))

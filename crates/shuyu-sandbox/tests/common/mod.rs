@@ -144,6 +144,7 @@ impl Fixture {
             }],
             store: Arc::clone(&self.store),
             limits,
+            domain: shuyu_sandbox::QueryDomain::shared(usize::MAX),
         }
     }
 
