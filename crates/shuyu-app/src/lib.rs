@@ -182,6 +182,12 @@ impl App {
         self
     }
 
+    /// The memory running queries hold now and the bound they share, in bytes.
+    #[must_use]
+    pub fn query_memory(&self) -> (usize, usize) {
+        (self.query_domain.used(), self.query_domain.limit())
+    }
+
     pub(crate) fn query_domain(&self) -> &Arc<shuyu_sandbox::QueryDomain> {
         &self.query_domain
     }

@@ -444,6 +444,8 @@ impl ObjectStore for CachedStore {
 }
 
 #[cfg(test)]
+// `get_ranges` takes a slice of ranges; one-range slices are the point of several tests.
+#[allow(clippy::single_range_in_vec_init)]
 mod tests {
     use std::sync::atomic::AtomicUsize;
 

@@ -48,6 +48,15 @@ async fn readyz(State(state): State<ApiState>) -> Result<Json<Health>, Problem> 
 /// Prometheus metrics in the text exposition format.
 #[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text format")))]
 async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
+    // The secure domain's memory, read at each scrape (sizes and counts only, never data).
+    if let Some(cache) = state.app.cache_stats() {
+        metrics::gauge!("shuyu_query_cache_bytes").set(cache.bytes as f64);
+        metrics::counter!("shuyu_query_cache_hits_total").absolute(cache.hits);
+        metrics::counter!("shuyu_query_cache_misses_total").absolute(cache.misses);
+    }
+    let domain = state.app.query_memory();
+    metrics::gauge!("shuyu_query_memory_bytes").set(domain.0 as f64);
+    metrics::gauge!("shuyu_query_memory_limit_bytes").set(domain.1 as f64);
     let body = state
         .metrics
         .as_ref()
