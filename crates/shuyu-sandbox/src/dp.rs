@@ -414,7 +414,11 @@ fn analyze<'a>(plan: &'a LogicalPlan, control: &DpControl) -> Result<Analysis<'a
         aggs.push((field.name().clone(), agg));
     }
     let threshold = match selection {
-        Some(selection) => Some(threshold(selection, groups_per_unit, control.min_group_size)?),
+        Some(selection) => Some(threshold(
+            selection,
+            groups_per_unit,
+            control.min_group_size,
+        )?),
         None => None,
     };
     let names = output_names(plan, aggregate);

@@ -708,8 +708,7 @@ async fn grouped_values_are_laplace_with_the_stated_variance() {
     }
     assert!(north.len() > runs * 9 / 10, "both groups are far above T");
     let mean = north.iter().sum::<f64>() / north.len() as f64;
-    let var =
-        north.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (north.len() - 1) as f64;
+    let var = north.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (north.len() - 1) as f64;
     let se = stated / (north.len() as f64).sqrt();
     assert!((mean - 40.0).abs() < 4.0 * se, "mean {mean}, se {se}");
     let ratio = var / stated.powi(2);
@@ -731,16 +730,29 @@ async fn the_stated_error_scales_with_the_contribution_bounds() {
         control.max_rows_per_unit = c;
         let p = w.session.preview_dp(&grouped, &control).unwrap();
         assert_eq!(p.cost, control.budget);
-        assert_eq!((p.groups_per_unit, p.rows_per_unit), (u64::from(l), u64::from(c)));
-        (p.columns[0].error.std_dev, p.columns[1].error.std_dev, p.threshold.unwrap())
+        assert_eq!(
+            (p.groups_per_unit, p.rows_per_unit),
+            (u64::from(l), u64::from(c))
+        );
+        (
+            p.columns[0].error.std_dev,
+            p.columns[1].error.std_dev,
+            p.threshold.unwrap(),
+        )
     };
     let (n1, s1, t1) = error(1, 1);
     for (l, c) in [(2, 1), (1, 3), (2, 3)] {
         let (n, s, t) = error(l, c);
         let factor = f64::from(l * c);
         // Laplace of scale Δ/ε: the standard deviation is nearly linear in Δ for large scales.
-        assert!((n / n1 / factor - 1.0).abs() < 0.05, "L {l} C {c}: {n} vs {n1}");
-        assert!((s / s1 / factor - 1.0).abs() < 0.05, "L {l} C {c}: {s} vs {s1}");
+        assert!(
+            (n / n1 / factor - 1.0).abs() < 0.05,
+            "L {l} C {c}: {n} vs {n1}"
+        );
+        assert!(
+            (s / s1 / factor - 1.0).abs() < 0.05,
+            "L {l} C {c}: {s} vs {s1}"
+        );
         // Partition selection counts units: its threshold grows with L only.
         if l == 1 {
             assert_eq!(t, t1);
