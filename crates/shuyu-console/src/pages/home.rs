@@ -12,6 +12,7 @@ use shuyu_profile::UsageMethod;
 
 use crate::i18n::fill;
 use crate::layout::{Section, manages_resources};
+use crate::pages::workspaces::epsilon;
 use crate::web::SignedIn;
 
 /// How many workspaces the home card lists.
@@ -62,11 +63,6 @@ async fn my_workspaces(state: &ApiState, me: &SignedIn) -> Vec<WorkspaceLine> {
         }
     }
     lines
-}
-
-/// ε for people: at most four decimals.
-fn epsilon(value: f64) -> String {
-    format!("{}", (value * 10_000.0).round() / 10_000.0)
 }
 
 struct Card {

@@ -312,7 +312,7 @@ async fn render(
 }
 
 /// ε rounded for people: a few significant digits, never scientific notation for usual budgets.
-fn epsilon(value: f64) -> String {
+pub(crate) fn epsilon(value: f64) -> String {
     let rounded = (value * 10_000.0).round() / 10_000.0;
     format!("{rounded}")
 }
@@ -692,11 +692,9 @@ pub(crate) async fn run(
     };
     let t = me.lang().texts();
     let Some(mut form) = EditorFields::from_pairs(form) else {
-        return me.chrome.error_page(
-            StatusCode::BAD_REQUEST,
-            t.error_title,
-            me.lang().texts().bad_form,
-        );
+        return me
+            .chrome
+            .error_page(StatusCode::BAD_REQUEST, t.error_title, t.bad_form);
     };
     let sql = crate::pages::multiline(&form.sql);
     form.sql.clone_from(&sql);
