@@ -15,6 +15,7 @@ use axum::http::StatusCode;
 use common::{assert_problem, call, login};
 use serde_json::json;
 use shuyu_core::{OrgId, ResourceId};
+use shuyu_policy::Action;
 use shuyu_testkit::TestApp;
 
 #[tokio::test]
@@ -64,7 +65,11 @@ async fn the_authority_freezes_and_unfreezes_with_reasons_and_conflicts_are_409(
     let listed = call(&router, "GET", "/api/v1/freezes", &merchant, None).await;
     assert_eq!(listed.status, StatusCode::OK, "{}", listed.text());
     assert_eq!(listed.json().as_array().unwrap().len(), 1);
-    let err = t.app.grant_liveness(&grant).await.unwrap_err();
+    let err = t
+        .app
+        .grant_liveness(&grant, Action::WorkspaceQuery)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("frozen"), "{err}");
     // ... and may not lift it.
     let refused = call(
@@ -100,7 +105,10 @@ async fn the_authority_freezes_and_unfreezes_with_reasons_and_conflicts_are_409(
         problem["detail"].as_str().unwrap().contains("not frozen"),
         "{problem}"
     );
-    t.app.grant_liveness(&grant).await.unwrap();
+    t.app
+        .grant_liveness(&grant, Action::WorkspaceQuery)
+        .await
+        .unwrap();
 
     // A resource's supply.
     let resource = grant.resources()[0].resource;

@@ -792,16 +792,60 @@ async fn epsilon_and_bounds_reach_a_differentially_private_run() {
             .await,
         );
         let column = &dev["production"]["estimate"]["columns"][0];
-        assert!(
-            column["column"]
-                .as_str()
-                .unwrap()
-                .contains("contribution_base"),
-            "{dev}"
-        );
+        // Named as the query names the result column.
+        assert_eq!(column["column"], "total", "{dev}");
+        assert_eq!(column["aggregate"], "sum", "{dev}");
         ci95.push(column["ci95"].as_f64().unwrap());
     }
     assert!(ci95[1] > ci95[0] * 1.5, "{ci95:?}");
+
+    // Contribution bounds: within the cap they are in the estimate; beyond it, a 422 naming
+    // the field and the cap, before anything is stored.
+    let grouped =
+        "SELECT insurance_type, COUNT(*) AS n FROM social_insurance GROUP BY insurance_type";
+    let dev = created(
+        &call(
+            &router,
+            "POST",
+            &path,
+            &analyst,
+            Some(json!({"env": "dev", "sql": grouped, "max_groups_per_unit": 3, "max_rows_per_unit": 2})),
+        )
+        .await,
+    );
+    assert_eq!(
+        dev["production"]["estimate"]["contribution"],
+        json!({"groups_per_unit": 3, "rows_per_unit": 2}),
+        "{dev}"
+    );
+    assert_eq!(
+        dev["contribution"],
+        json!({"groups_per_unit": 3, "rows_per_unit": 2}),
+        "{dev}"
+    );
+    for (field, value, cap) in [
+        ("max_groups_per_unit", 11, "1 to 10"),
+        ("max_rows_per_unit", 500, "1 to 100"),
+    ] {
+        let reply = call(
+            &router,
+            "POST",
+            &path,
+            &analyst,
+            Some(json!({"env": "prod", "sql": grouped, field: value})),
+        )
+        .await;
+        let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(problem["field"], field, "{problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains(cap),
+            "{problem}"
+        );
+        assert!(
+            problem.get("query_id").is_none(),
+            "nothing stored: {problem}"
+        );
+    }
 }
 
 #[test]

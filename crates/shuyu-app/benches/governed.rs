@@ -198,6 +198,8 @@ async fn main() {
                 sql: QUERY.into(),
                 epsilon: None,
                 bounds: Default::default(),
+                max_groups_per_unit: None,
+                max_rows_per_unit: None,
             },
         )
         .await
@@ -266,6 +268,8 @@ async fn main() {
                             // A different ε each run: never a free repeat.
                             epsilon: Some(0.01 + 0.001 * i as f64),
                             bounds: Default::default(),
+                            max_groups_per_unit: None,
+                            max_rows_per_unit: None,
                         },
                     )
                     .await

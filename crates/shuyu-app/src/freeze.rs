@@ -138,12 +138,13 @@ fn checked_reason(reason: &str) -> Result<String, AppError> {
     Ok(reason.to_owned())
 }
 
-/// A refusal to run a grant now: a 403-like answer with a stable code and what to do.
-fn not_live(code: &'static str, message: String) -> AppError {
+/// A refusal to run `action` under a grant now: a 403-like answer with a stable code, what to
+/// do, and the action actually attempted (`workspace.query`, `workspace.prepare`).
+fn not_live(action: Action, code: &'static str, message: String) -> AppError {
     AppError::Forbidden(Denial {
         code,
         message,
-        action: "workspace.query",
+        action: action.as_str(),
     })
 }
 
@@ -380,8 +381,9 @@ impl App {
     /// merchant or operator frozen, or a granted resource's supply frozen. `Ok(())` means it may
     /// run. Refusals are `Forbidden` with a stable code (`grant_revoked`, `grant_suspended`,
     /// `grant_expired`, `grant_not_started`, `merchant_frozen`, `operator_frozen`,
-    /// `supply_frozen`) and say what to do; they name no value.
-    pub async fn grant_liveness(&self, grant: &Grant) -> Result<(), AppError> {
+    /// `supply_frozen`) and say what to do; they name no value, and name `action`, the one
+    /// attempted.
+    pub async fn grant_liveness(&self, grant: &Grant, action: Action) -> Result<(), AppError> {
         let now = self.now();
         let merchant_freeze = self
             .store
@@ -411,12 +413,14 @@ impl App {
         match grant.status(now) {
             GrantStatus::Revoked => {
                 return Err(not_live(
+                    action,
                     "grant_revoked",
                     "the grant is revoked; a new grant is needed".to_owned(),
                 ));
             }
             GrantStatus::Suspended => {
                 return Err(not_live(
+                    action,
                     "grant_suspended",
                     "the grant is suspended; ask the authority or the operator running it to resume it"
                         .to_owned(),
@@ -424,6 +428,7 @@ impl App {
             }
             GrantStatus::Expired => {
                 return Err(not_live(
+                    action,
                     "grant_expired",
                     format!(
                         "the grant's term ended at {}; a new grant is needed",
@@ -435,12 +440,14 @@ impl App {
         }
         if !grant.term().contains(now) {
             return Err(not_live(
+                action,
                 "grant_not_started",
                 format!("the grant's term starts at {}", grant.term().from),
             ));
         }
         if let Some(freeze) = merchant_freeze {
             return Err(not_live(
+                action,
                 "merchant_frozen",
                 format!(
                     "the merchant organisation is frozen since {}; its workspaces run again once the freeze is lifted",
@@ -450,6 +457,7 @@ impl App {
         }
         if let Some(freeze) = operator_freeze {
             return Err(not_live(
+                action,
                 "operator_frozen",
                 format!(
                     "the operator organisation running this grant is frozen since {}; its grants run again once the freeze is lifted",
@@ -459,6 +467,7 @@ impl App {
         }
         if supply_frozen {
             return Err(not_live(
+                    action,
                 "supply_frozen",
                 "the supply of a resource this grant names is frozen; the grant runs again once the freeze is lifted"
                     .to_owned(),

@@ -79,10 +79,9 @@ pub use sso::{
 };
 pub use tokens::IssuedToken;
 pub use workspaces::{
-    DevMode, DevTableInfo, DpEstimate, Env, LedgerView, MAX_DEV_ROWS, MAX_GROUPS_PER_UNIT,
-    MAX_ROWS_PER_UNIT, MeteringView, PopulationLedgerView, Production, QueryRequest, QueryView,
-    ResultColumn, ResultTable, SpendView, TotalsView, WorkspaceField, WorkspaceTable,
-    WorkspaceView,
+    ColumnError, Contribution, DevMode, DevTableInfo, DpEstimate, Env, LedgerView, MAX_DEV_ROWS,
+    MeteringView, PopulationLedgerView, Production, QueryRequest, QueryView, ResultColumn,
+    ResultTable, SpendView, TotalsView, WorkspaceField, WorkspaceTable, WorkspaceView,
 };
 
 /// The source of "now". Only the binary implements it with the wall clock.

@@ -9,10 +9,11 @@
     clippy::panic
 )]
 
-use shuyu_app::{AppError, Ctx, FreezeTarget, NewOrg, QueryScope};
+use shuyu_app::{AppError, Ctx, DevMode, Env, FreezeTarget, NewOrg, QueryRequest, QueryScope};
 use shuyu_audit::Outcome;
 use shuyu_core::{CreditCode, OrgId, RequestId, ResourceId};
 use shuyu_grant::Grant;
+use shuyu_policy::Action;
 use shuyu_store::{AuditFilter, AuditRow};
 use shuyu_testkit::TestApp;
 use shuyu_testkit::demo::data::{DemoDataset, resource_titled};
@@ -418,7 +419,10 @@ async fn grant_liveness_names_each_reason_a_grant_may_not_run() {
     let authority = ctx(&t, "authority").await;
     let grant = demo_grant(&t).await;
     let reload = || async { t.app.store().grant(grant.id()).await.unwrap().unwrap() };
-    t.app.grant_liveness(&grant).await.unwrap();
+    t.app
+        .grant_liveness(&grant, Action::WorkspaceQuery)
+        .await
+        .unwrap();
 
     let cases = [
         (FreezeTarget::Merchant(grant.merchant()), "merchant_frozen"),
@@ -430,11 +434,18 @@ async fn grant_liveness_names_each_reason_a_grant_may_not_run() {
     ];
     for (target, expected) in cases {
         t.app.freeze(&authority, target, "冻结").await.unwrap();
-        let err = t.app.grant_liveness(&grant).await.unwrap_err();
+        let err = t
+            .app
+            .grant_liveness(&grant, Action::WorkspaceQuery)
+            .await
+            .unwrap_err();
         assert_eq!(code(&err), expected);
         assert!(err.to_string().contains("lifted"), "{err}");
         t.app.unfreeze(&authority, target, "解冻").await.unwrap();
-        t.app.grant_liveness(&grant).await.unwrap();
+        t.app
+            .grant_liveness(&grant, Action::WorkspaceQuery)
+            .await
+            .unwrap();
     }
     // A supply freeze of a resource the grant does not name does not stop it.
     let other = resource_titled(&t.app, DemoDataset::EnterpriseRegistry.title())
@@ -445,40 +456,124 @@ async fn grant_liveness_names_each_reason_a_grant_may_not_run() {
         .freeze(&authority, FreezeTarget::ResourceSupply(other), "冻结")
         .await
         .unwrap();
-    t.app.grant_liveness(&grant).await.unwrap();
+    t.app
+        .grant_liveness(&grant, Action::WorkspaceQuery)
+        .await
+        .unwrap();
 
     t.app
         .suspend_grant(&authority, grant.id(), "暂停".into())
         .await
         .unwrap();
     assert_eq!(
-        code(&t.app.grant_liveness(&reload().await).await.unwrap_err()),
+        code(
+            &t.app
+                .grant_liveness(&reload().await, Action::WorkspaceQuery)
+                .await
+                .unwrap_err()
+        ),
         "grant_suspended"
     );
     t.app
         .resume_grant(&authority, grant.id(), "恢复".into())
         .await
         .unwrap();
-    t.app.grant_liveness(&reload().await).await.unwrap();
+    t.app
+        .grant_liveness(&reload().await, Action::WorkspaceQuery)
+        .await
+        .unwrap();
 
     // The term is over: expired, even without any freeze.
     let end = grant.term().to;
     t.clock.set(end);
     assert_eq!(
-        code(&t.app.grant_liveness(&reload().await).await.unwrap_err()),
+        code(
+            &t.app
+                .grant_liveness(&reload().await, Action::WorkspaceQuery)
+                .await
+                .unwrap_err()
+        ),
         "grant_expired"
     );
     t.clock.set(end.plus_seconds(-1));
-    t.app.grant_liveness(&reload().await).await.unwrap();
+    t.app
+        .grant_liveness(&reload().await, Action::WorkspaceQuery)
+        .await
+        .unwrap();
 
     t.app
         .revoke_grant(&authority, grant.id(), "撤销".into())
         .await
         .unwrap();
     assert_eq!(
-        code(&t.app.grant_liveness(&reload().await).await.unwrap_err()),
+        code(
+            &t.app
+                .grant_liveness(&reload().await, Action::WorkspaceQuery)
+                .await
+                .unwrap_err()
+        ),
         "grant_revoked"
     );
+}
+
+/// The action a freeze refuses is the one attempted, in the answer and on the chain.
+#[tokio::test]
+async fn a_frozen_grant_refuses_each_action_under_its_own_name() {
+    let t = TestApp::sqlite().await;
+    shuyu_testkit::demo::data::seed_datasets(&t.app, 100, |_, _| {})
+        .await
+        .unwrap();
+    let authority = ctx(&t, "authority").await;
+    let analyst = ctx(&t, "merchant").await;
+    let grant = demo_grant(&t).await;
+    let workspace = grant.workspace();
+    t.app
+        .freeze(&authority, FreezeTarget::Merchant(grant.merchant()), "冻结")
+        .await
+        .unwrap();
+
+    let err = t
+        .app
+        .prepare_dev(&analyst, workspace, DevMode::Sample, 10)
+        .await
+        .unwrap_err();
+    let AppError::Forbidden(denial) = &err else {
+        panic!("expected a refusal, got {err:?}");
+    };
+    assert_eq!(
+        (denial.code, denial.action),
+        ("merchant_frozen", "workspace.prepare")
+    );
+    let prepares = events(&t, "workspace.prepare").await;
+    assert_eq!(prepares.len(), 1, "the refusal is on the chain");
+    assert_eq!(prepares[0].draft.outcome, Outcome::Denied);
+    assert!(prepares[0].draft.detail.contains("merchant_frozen"));
+    assert!(events(&t, "workspace.query").await.is_empty());
+
+    let err = t
+        .app
+        .run_query(
+            &analyst,
+            workspace,
+            QueryRequest {
+                env: Env::Dev,
+                sql: "SELECT COUNT(*) FROM social_insurance".into(),
+                epsilon: None,
+                bounds: Default::default(),
+                max_groups_per_unit: None,
+                max_rows_per_unit: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, AppError::Query { refused: true, .. }),
+        "{err:?}"
+    );
+    let queries = events(&t, "workspace.query").await;
+    assert_eq!(queries.len(), 1);
+    assert_eq!(queries[0].draft.outcome, Outcome::Denied);
+    assert_eq!(events(&t, "workspace.prepare").await.len(), 1);
 }
 
 #[tokio::test]

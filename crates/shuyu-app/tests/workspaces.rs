@@ -39,6 +39,8 @@ fn request(env: Env, sql: &str) -> QueryRequest {
         sql: sql.into(),
         epsilon: None,
         bounds: Default::default(),
+        max_groups_per_unit: None,
+        max_rows_per_unit: None,
     }
 }
 

@@ -9,6 +9,7 @@
 )]
 
 use axum::http::StatusCode;
+use shuyu_policy::Action;
 use shuyu_testkit::TestApp;
 use shuyu_testkit::demo::data::{DemoDataset, resource_titled};
 
@@ -74,7 +75,10 @@ async fn the_authority_freezes_and_unfreezes_a_merchant_from_its_page_with_reaso
     );
     assert!(page.has(r#"value="unfreeze""#) && !page.has(r#"value="freeze""#));
     assert_eq!(events(&t, "org.freeze", "ok").await, 1);
-    t.app.grant_liveness(&grant).await.unwrap_err();
+    t.app
+        .grant_liveness(&grant, Action::WorkspaceQuery)
+        .await
+        .unwrap_err();
 
     // A crafted second freeze is a conflict shown on the page.
     let again = authority
@@ -106,7 +110,10 @@ async fn the_authority_freezes_and_unfreezes_a_merchant_from_its_page_with_reaso
         page.body
     );
     assert_eq!(events(&t, "org.unfreeze", "ok").await, 1);
-    t.app.grant_liveness(&grant).await.unwrap();
+    t.app
+        .grant_liveness(&grant, Action::WorkspaceQuery)
+        .await
+        .unwrap();
 
     // Organisations that are not frozen have no panel; unknown ones are 404.
     let me = t

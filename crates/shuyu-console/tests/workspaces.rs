@@ -393,3 +393,130 @@ async fn workspace_forms_need_the_sessions_csrf_token() {
         page.body
     );
 }
+
+/// Posts the editor with extra fields; the answer as it comes (no redirect followed).
+async fn post_editor(browser: &mut Browser, workspace: &str, fields: &[(&str, &str)]) -> Reply {
+    let csrf = browser.get(workspace).await.csrf();
+    let mut all = vec![("_csrf", csrf.as_str())];
+    all.extend_from_slice(fields);
+    browser.post(&format!("{workspace}/queries"), &all).await
+}
+
+#[tokio::test]
+async fn the_dp_editor_takes_clamping_and_contribution_bounds_and_home_lists_the_workspaces() {
+    let t = TestApp::sqlite().await;
+    shuyu_testkit::demo::data::seed_datasets(&t.app, 300, |_, _| {})
+        .await
+        .unwrap();
+    let merchant = ctx(&t, "merchant").await;
+    let grant = t.app.grants(&merchant).await.unwrap()[0].grant.clone();
+    assert_eq!(grant.usage(), UsageMethod::DpAggregate);
+    t.app
+        .prepare_dev(&merchant, grant.workspace(), shuyu_app::DevMode::Sample, 50)
+        .await
+        .unwrap();
+    let mut analyst = signed_in(&t, "merchant").await;
+
+    // Home: a card with the analyst's workspaces, each linked, with the budget left.
+    let home = analyst.get("/").await;
+    assert!(home.has("我的工作空间"), "{}", home.body);
+    let href = format!("/workspaces/{}", grant.workspace());
+    assert!(home.has(&format!(r#"href="{href}""#)), "{}", home.body);
+    assert!(home.has(DEMO_SCENARIO));
+    let budget = grant.budget().epsilon;
+    assert!(
+        home.has(&format!("剩余 ε {budget} / {budget}")),
+        "{}",
+        home.body
+    );
+
+    // The editor: L and C with the profile's caps, and lower/upper per numeric column.
+    let workspace = demo_workspace(&mut analyst).await;
+    let page = analyst.get(&workspace).await;
+    for input in [
+        r#"name="groups_per_unit""#,
+        r#"name="rows_per_unit""#,
+        r#"max="10""#,
+        r#"max="100""#,
+        r#"name="lower.social_insurance.contribution_base""#,
+        r#"name="upper.social_insurance.contribution_base""#,
+        "截断区间",
+        "贡献上限",
+    ] {
+        assert!(page.has(input), "{input}: {}", page.body);
+    }
+
+    // A grouped sum with both kinds of bounds: they reach the app, the verdict shows them, the
+    // column is named by its alias.
+    let sql = "SELECT insurance_type, SUM(contribution_base) AS total FROM social_insurance GROUP BY insurance_type";
+    let posted = post_editor(
+        &mut analyst,
+        &workspace,
+        &[
+            ("sql", sql),
+            ("env", "dev"),
+            ("epsilon", ""),
+            ("groups_per_unit", "2"),
+            ("rows_per_unit", "3"),
+            ("lower.social_insurance.contribution_base", "0"),
+            ("upper.social_insurance.contribution_base", "100"),
+        ],
+    )
+    .await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+    let query = analyst.get(posted.location()).await;
+    assert!(query.has("L = 2 · C = 3"), "{}", query.body);
+    assert!(query.has("<code>total</code>"), "{}", query.body);
+    let queries = t
+        .app
+        .workspace_queries(&merchant, grant.workspace())
+        .await
+        .unwrap();
+    let estimate = queries[0].production.clone().unwrap().estimate.unwrap();
+    // Bounds [0, 100] over L·C = 6: the sum's error is 100 × 6 times the count's unit error.
+    assert!(estimate.columns[0].ci95 > 100.0, "{estimate:?}");
+
+    // Beyond the cap: 422, the app's reason naming the field and the cap, the typed values kept.
+    let refused = post_editor(
+        &mut analyst,
+        &workspace,
+        &[
+            ("sql", sql),
+            ("env", "dev"),
+            ("epsilon", ""),
+            ("groups_per_unit", "11"),
+            ("rows_per_unit", ""),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.has("max_groups_per_unit"), "{}", refused.body);
+    assert!(refused.has("1 to 10"), "{}", refused.body);
+    assert!(refused.has(r#"value="11""#), "{}", refused.body);
+    // Half a bound is refused by the form, naming the column.
+    let half = post_editor(
+        &mut analyst,
+        &workspace,
+        &[
+            ("sql", sql),
+            ("env", "dev"),
+            ("lower.social_insurance.contribution_base", "0"),
+        ],
+    )
+    .await;
+    assert_eq!(half.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        half.has("social_insurance.contribution_base 的截断区间"),
+        "{}",
+        half.body
+    );
+    // Nothing was stored for either.
+    assert_eq!(
+        t.app
+            .workspace_queries(&merchant, grant.workspace())
+            .await
+            .unwrap()
+            .len(),
+        queries.len()
+    );
+}

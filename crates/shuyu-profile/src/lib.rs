@@ -43,7 +43,7 @@ pub use catalog::{
 pub use cited::Cited;
 pub use error::ProfileError;
 pub use rules::RuleLine;
-pub use sandbox::{PrivacyBudget, QueryLimits, SandboxRules, UsageMethod};
+pub use sandbox::{DpContribution, PrivacyBudget, QueryLimits, SandboxRules, UsageMethod};
 pub use sections::{AuditRules, IdentityRules, PersonnelRules, Regulation, RegulationStatus};
 
 /// A checked regulation profile. Fields are read through getters, so a profile stays as checked.

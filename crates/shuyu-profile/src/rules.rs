@@ -9,7 +9,10 @@ use shuyu_core::Role;
 
 use std::collections::BTreeMap;
 
-use crate::{DomainEntry, FieldHandling, Grade, PrivacyBudget, Profile, QueryLimits, UsageMethod};
+use crate::{
+    DomainEntry, DpContribution, FieldHandling, Grade, PrivacyBudget, Profile, QueryLimits,
+    UsageMethod,
+};
 
 /// One rule of a profile, ready to print.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,6 +237,13 @@ pub(crate) fn lines(profile: &Profile) -> Vec<RuleLine> {
             limits(sandbox.query_limits.value),
             &sandbox.query_limits.article,
         ),
+        line(
+            "sandbox.dp_contribution",
+            "差分隐私查询中每个隐私主体的贡献上限",
+            "Contribution of one privacy unit to a DP query",
+            contribution(sandbox.dp_contribution.value),
+            &sandbox.dp_contribution.article,
+        ),
     ]
 }
 
@@ -284,6 +294,21 @@ fn limits(l: QueryLimits) -> String {
         l.memory_mib,
         l.timeout_seconds,
         l.scanned_rows
+    )
+}
+
+fn contribution(c: DpContribution) -> String {
+    format!(
+        "默认每个主体至多 {} 个分组、每组 {} 行，查询可选至多 {} 个分组、{} 行 / by default at most \
+         {} groups and {} rows per group per unit; a query may ask for up to {} groups and {} rows",
+        c.groups_per_unit,
+        c.rows_per_unit,
+        c.max_groups_per_unit,
+        c.max_rows_per_unit,
+        c.groups_per_unit,
+        c.rows_per_unit,
+        c.max_groups_per_unit,
+        c.max_rows_per_unit
     )
 }
 

@@ -39,6 +39,9 @@ pub struct SandboxRules {
     pub max_term_days: Cited<u32>,
     /// The default limits of one query.
     pub query_limits: Cited<QueryLimits>,
+    /// How much one privacy unit may contribute to a differentially private query: the default
+    /// and the most a query may ask for.
+    pub dp_contribution: Cited<DpContribution>,
 }
 
 impl SandboxRules {
@@ -166,6 +169,23 @@ pub struct QueryLimits {
     pub scanned_rows: u64,
 }
 
+/// Contribution bounds of a differentially private query (SBX-6): one privacy unit counts in at
+/// most `L` groups and with at most `C` rows per group. A query may choose its own `L` and `C` up
+/// to the maxima; the noise grows with them (sensitivity `L·C`), the budget spent does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DpContribution {
+    /// `L` unless the query says otherwise.
+    pub groups_per_unit: u32,
+    /// `C` unless the query says otherwise.
+    pub rows_per_unit: u32,
+    /// The largest `L` a query may ask for.
+    pub max_groups_per_unit: u32,
+    /// The largest `C` a query may ask for.
+    pub max_rows_per_unit: u32,
+}
+
 /// The floors national law and the mathematics of privacy set for every profile.
 pub(crate) mod floors {
     /// A group of one is a person, not an aggregate (个人信息保护法 art. 73(3): 匿名化 means a person
@@ -178,4 +198,7 @@ pub(crate) mod floors {
     pub const EPSILON_AT_MOST: f64 = 10.0;
     /// A grant longer than ten years is not time-bound.
     pub const TERM_DAYS_AT_MOST: u32 = 3650;
+    /// Beyond 10 000 groups or rows per privacy unit the noise of a DP answer (its sensitivity
+    /// grows with them) hides every answer, and `L·C·bound` nears the samplers' range.
+    pub const CONTRIBUTIONS_AT_MOST: u32 = 10_000;
 }

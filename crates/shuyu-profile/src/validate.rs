@@ -435,6 +435,32 @@ fn sandbox(rules: &SandboxRules, catalog: &CatalogRules) -> Result<(), Problem> 
             format!("0 would refuse every query; give the most {unit} one query may use"),
         ));
     }
+    let c = rules.dp_contribution.value;
+    let pairs = [
+        ("groups_per_unit", c.groups_per_unit, c.max_groups_per_unit),
+        ("rows_per_unit", c.rows_per_unit, c.max_rows_per_unit),
+    ];
+    for (name, default, max) in pairs {
+        if default == 0 || default > max {
+            return Err(problem(
+                &format!("sandbox.dp_contribution.value.{name}"),
+                format!(
+                    "{default} is not a usable default: give at least 1 and at most \
+                     max_{name} ({max}); a unit that contributes nothing cannot be counted"
+                ),
+            ));
+        }
+        if max > sandbox_floors::CONTRIBUTIONS_AT_MOST {
+            return Err(problem(
+                &format!("sandbox.dp_contribution.value.max_{name}"),
+                format!(
+                    "{max} is too large: the noise grows with it and would drown any answer; \
+                     give at most {}",
+                    sandbox_floors::CONTRIBUTIONS_AT_MOST
+                ),
+            ));
+        }
+    }
     Ok(())
 }
 

@@ -55,6 +55,15 @@ fn every_builtin_profile_has_sane_sandbox_rules() {
                 .within(sandbox.population_budget.value)
         );
         assert!(sandbox.max_term_days.value > 0);
+        let c = sandbox.dp_contribution.value;
+        assert!(
+            (1..=c.max_groups_per_unit).contains(&c.groups_per_unit),
+            "{name}"
+        );
+        assert!(
+            (1..=c.max_rows_per_unit).contains(&c.rows_per_unit),
+            "{name}"
+        );
         for grade in &profile.catalog().grades.value {
             let allowed = sandbox.usage_methods_for(&grade.code);
             if grade.authorizable {
@@ -192,4 +201,31 @@ fn budgets_print_in_both_languages() {
         profile.sandbox().default_budget.value,
         PrivacyBudget::new(1.0, 1e-6)
     );
+}
+
+#[test]
+fn a_contribution_default_above_its_maximum_or_zero_is_refused() {
+    let line = |v: &str| format!("value = {{ {v} }}");
+    let text = with_line(
+        "value = { groups_per_unit",
+        &line(
+            "groups_per_unit = 11, rows_per_unit = 1, max_groups_per_unit = 10, max_rows_per_unit = 100",
+        ),
+    );
+    let message = refused(&text, "sandbox.dp_contribution.value.groups_per_unit");
+    assert!(message.contains("max_groups_per_unit (10)"), "{message}");
+    let text = with_line(
+        "value = { groups_per_unit",
+        &line(
+            "groups_per_unit = 1, rows_per_unit = 0, max_groups_per_unit = 10, max_rows_per_unit = 100",
+        ),
+    );
+    refused(&text, "sandbox.dp_contribution.value.rows_per_unit");
+    let text = with_line(
+        "value = { groups_per_unit",
+        &line(
+            "groups_per_unit = 1, rows_per_unit = 1, max_groups_per_unit = 10, max_rows_per_unit = 100000",
+        ),
+    );
+    refused(&text, "sandbox.dp_contribution.value.max_rows_per_unit");
 }

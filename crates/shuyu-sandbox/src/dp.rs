@@ -29,20 +29,31 @@
 //!   times `C` to a sum (so sums and counts agree and AVG stays the mean of the rows), which lies
 //!   in `[C·lo, C·hi]`, where it is clamped again. A global aggregate (no
 //!   `GROUP BY`) has one group, so `L` is 1 for it.
-//! - **Noise** (`shuyu-dp`): discrete Laplace when δ = 0, discrete Gaussian otherwise. The query's
-//!   (ε, δ) is split evenly over the aggregate columns plus, with `GROUP BY` keys, one share for
-//!   partition selection. Sensitivities: count `L·C`; sum `L·C·max(|lo|, |hi|)`; AVG = noisy sum /
-//!   noisy count (each half of its share) clamped to `[lo, hi]`.
+//! - **Noise** (`shuyu-dp`). The query's ε is split evenly over the aggregate columns plus, with
+//!   `GROUP BY` keys, one share for partition selection. The values of a grouped query get the
+//!   discrete Laplace mechanism (pure ε) and **all** of δ goes to partition selection, the only
+//!   step that needs it (as Google's differential privacy library does): a Gaussian on values
+//!   with a tenth of a small δ is far noisier for small populations. A global aggregate gets the
+//!   discrete Laplace when δ = 0, else the discrete Gaussian with δ split like ε. Sensitivities
+//!   (a unit reaches at most `L` groups with at most `C` rows each): count `L·C`; sum
+//!   `L·C·max(|lo|, |hi|)` (L1, the Laplace's); the Gaussian's is the L2 sensitivity
+//!   `√L·C·max(|lo|, |hi|)`, which is `L·C·…` here since only a global aggregate (`L` = 1) uses
+//!   it. AVG = noisy sum / noisy count (each half of its share) clamped to `[lo, hi]`; its stated
+//!   error is the mean's, `√(e_sum² + B²·e_count²) / n` for a group of `n` rows
+//!   (`B = max(|lo|, |hi|)`, first-order propagation, [`DpColumn::mean_error`]).
 //! - **Partition selection.** Group keys come from the data, so a group is released only if its
 //!   noisy distinct-unit count (discrete Laplace of scale `b ≥ L/ε_p`) reaches
-//!   `T = max(k, ⌈1 + b·ln(L/δ_p)⌉)`. Why: a group present only because of one unit has a true
+//!   `T = max(k, ⌈1 + b·ln(L/δ)⌉)`. Why: a group present only because of one unit has a true
 //!   count of 1 and is released iff the noise `Z ≥ T − 1`; for the discrete Laplace
-//!   `P(Z ≥ m) = q^m/(1+q) ≤ e^(−m/b)` (q = e^(−1/b)), at most `δ_p/L`, and one unit creates at
-//!   most `L` groups, so such a release has probability at most `δ_p` (the thresholding of
+//!   `P(Z ≥ m) = q^m/(1+q) ≤ e^(−m/b)` (q = e^(−1/b)), at most `δ/L`, and one unit creates at
+//!   most `L` groups, so such a release has probability at most `δ` (the thresholding of
 //!   Korolova et al. 2009 and Wilson et al. 2020, without their factor ½, which the discrete
 //!   tail does not have). With δ = 0 and `GROUP BY` keys the query is refused: releasing
 //!   data-derived keys needs δ > 0. A global aggregate is always released (its one group is
 //!   public), still noisy.
+//! - **Names.** The preview names each column as the query's output does (`SELECT COUNT(*) AS n`
+//!   gives `n`, not `count(Int64(1))`): the name of the result column that is a plain copy of
+//!   the aggregate column, else the aggregate's own name.
 //! - **Post-processing only above.** The noisy rows become a `VALUES` relation with the
 //!   aggregate's schema, put in place of the aggregate in the original plan, so `HAVING`,
 //!   `ORDER BY`, `LIMIT` and the final projection run on noisy values only, and the result's
@@ -88,8 +99,9 @@ pub struct DpControl {
     /// The privacy-unit column of each session table, by table name (as
     /// [`crate::AggregateControl::units`]). A scanned table missing here is refused.
     pub units: BTreeMap<String, String>,
-    /// This query's cost. δ = 0 selects the discrete Laplace mechanism (pure ε-DP, global
-    /// aggregates only), δ > 0 the discrete Gaussian.
+    /// This query's cost. With `GROUP BY`, δ (> 0) is spent on partition selection only and the
+    /// values get the discrete Laplace; without, δ = 0 selects the discrete Laplace and δ > 0 the
+    /// discrete Gaussian.
     pub budget: PrivacyBudget,
     /// `L`: the groups one unit may contribute to (at least 1).
     pub max_groups_per_unit: u32,
@@ -165,7 +177,8 @@ pub enum DpAggregate {
 /// One noisy column of the aggregate and its expected error.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DpColumn {
-    /// The aggregate's output column name.
+    /// The column's name in the query's result (its `AS` alias), or the aggregate's own name
+    /// when the result does not copy it plainly.
     pub name: String,
     /// What it computes.
     pub aggregate: DpAggregate,
@@ -173,6 +186,10 @@ pub struct DpColumn {
     pub error: ExpectedError,
     /// For AVG: the error of its noisy count.
     pub count_error: Option<ExpectedError>,
+    /// For AVG: the mean's error times the group's row count `n` — divide by `n` for the error
+    /// of the mean of a group of `n` rows (`√(e_sum² + B²·e_count²)`, `B = max(|lo|, |hi|)`,
+    /// the worst case of the true mean).
+    pub mean_error: Option<ExpectedError>,
 }
 
 /// What a DP query costs and how wrong it is expected to be, before it runs.
@@ -186,6 +203,10 @@ pub struct DpPreview {
     pub columns: Vec<DpColumn>,
     /// With `GROUP BY` keys: the noisy distinct-unit count a group must reach to be released.
     pub threshold: Option<u64>,
+    /// `L` in effect (1 for a global aggregate).
+    pub groups_per_unit: u64,
+    /// `C`.
+    pub rows_per_unit: u64,
 }
 
 /// The answer of [`SandboxSession::execute_dp`].
@@ -220,8 +241,14 @@ struct Analysis<'a> {
     unit: Column,
     aggs: Vec<(String, Agg)>,
     keyed: bool,
+    /// The mechanism of the value columns.
     mechanism: Mechanism,
+    /// The budget of one value column.
     share: PrivacyBudget,
+    /// With `GROUP BY` keys: the budget of partition selection (its ε share and all of δ).
+    selection: Option<PrivacyBudget>,
+    /// The result's name of each aggregate column, in the aggregate's order.
+    names: Vec<String>,
     /// `L` in effect (1 for a global aggregate).
     groups_per_unit: u64,
     rows_per_unit: u64,
@@ -236,7 +263,7 @@ impl Analysis<'_> {
     fn preview(&self, cost: PrivacyBudget) -> Result<DpPreview, SandboxError> {
         let max_contributions = self.contributions();
         let mut columns = Vec::with_capacity(self.aggs.len());
-        for (name, agg) in &self.aggs {
+        for ((_, agg), name) in self.aggs.iter().zip(&self.names) {
             let (aggregate, shape) = match agg {
                 Agg::Count { .. } => (DpAggregate::Count, QueryShape::Count { max_contributions }),
                 Agg::Bounded {
@@ -261,11 +288,27 @@ impl Analysis<'_> {
                 ),
             };
             let estimate = cost_and_error(&shape, self.share, self.mechanism)?;
+            let mean_error = match (agg, estimate.count_error) {
+                (Agg::Bounded { bounds, .. }, Some(count)) => {
+                    let res = bounds.resolution();
+                    let b = res
+                        .from_units(bounds.lower().into())
+                        .abs()
+                        .max(res.from_units(bounds.upper().into()).abs());
+                    let e = estimate.error;
+                    Some(ExpectedError {
+                        std_dev: e.std_dev.hypot(b * count.std_dev),
+                        ci95_half_width: e.ci95_half_width.hypot(b * count.ci95_half_width),
+                    })
+                }
+                _ => None,
+            };
             columns.push(DpColumn {
                 name: name.clone(),
                 aggregate,
                 error: estimate.error,
                 count_error: estimate.count_error,
+                mean_error,
             });
         }
         Ok(DpPreview {
@@ -273,6 +316,8 @@ impl Analysis<'_> {
             mechanism: self.mechanism,
             columns,
             threshold: self.threshold,
+            groups_per_unit: self.groups_per_unit,
+            rows_per_unit: self.rows_per_unit,
         })
     }
 }
@@ -331,7 +376,24 @@ fn analyze<'a>(plan: &'a LogicalPlan, control: &DpControl) -> Result<Analysis<'a
     };
     let rows_per_unit = u64::from(control.max_rows_per_unit);
     let shares = aggregate.aggr_expr.len() + usize::from(keyed);
-    let share = PrivacyBudget::new(budget.epsilon / shares as f64, budget.delta / shares as f64);
+    let epsilon = budget.epsilon / shares as f64;
+    // Grouped: the values are pure ε (Laplace), all of δ goes to partition selection. Global:
+    // Laplace at δ = 0, else the Gaussian with δ split like ε.
+    let (mechanism, share, selection) = if keyed {
+        (
+            Mechanism::Laplace,
+            PrivacyBudget::new(epsilon, 0.0),
+            Some(PrivacyBudget::new(epsilon, budget.delta)),
+        )
+    } else if budget.delta == 0.0 {
+        (Mechanism::Laplace, PrivacyBudget::new(epsilon, 0.0), None)
+    } else {
+        (
+            Mechanism::Gaussian,
+            PrivacyBudget::new(epsilon, budget.delta / shares as f64),
+            None,
+        )
+    };
     let sensitivity_cap = sensitivity_cap(share);
     let mut aggs = Vec::with_capacity(aggregate.aggr_expr.len());
     for (expr, field) in aggregate.aggr_expr.iter().zip(
@@ -351,16 +413,15 @@ fn analyze<'a>(plan: &'a LogicalPlan, control: &DpControl) -> Result<Analysis<'a
         )?;
         aggs.push((field.name().clone(), agg));
     }
-    let mechanism = if budget.delta == 0.0 {
-        Mechanism::Laplace
-    } else {
-        Mechanism::Gaussian
+    let threshold = match selection {
+        Some(selection) => Some(threshold(
+            selection,
+            groups_per_unit,
+            control.min_group_size,
+        )?),
+        None => None,
     };
-    let threshold = if keyed {
-        Some(threshold(share, groups_per_unit, control.min_group_size)?)
-    } else {
-        None
-    };
+    let names = output_names(plan, aggregate);
     Ok(Analysis {
         aggregate,
         unit,
@@ -368,6 +429,8 @@ fn analyze<'a>(plan: &'a LogicalPlan, control: &DpControl) -> Result<Analysis<'a
         keyed,
         mechanism,
         share,
+        selection,
+        names,
         groups_per_unit,
         rows_per_unit,
         threshold,
@@ -383,18 +446,69 @@ fn selection_noise(share: PrivacyBudget, groups_per_unit: u64) -> Result<Noise, 
     )?)
 }
 
-/// `max(k, ⌈1 + b·ln(L/δ_p)⌉)` (module docs).
-fn threshold(share: PrivacyBudget, groups_per_unit: u64, k: u64) -> Result<u64, SandboxError> {
-    let Noise::Laplace(laplace) = selection_noise(share, groups_per_unit)? else {
+/// `max(k, ⌈1 + b·ln(L/δ)⌉)`, `selection` holding partition selection's ε share and δ (module
+/// docs).
+fn threshold(selection: PrivacyBudget, groups_per_unit: u64, k: u64) -> Result<u64, SandboxError> {
+    let Noise::Laplace(laplace) = selection_noise(selection, groups_per_unit)? else {
         return Err(parameter("partition selection needs the Laplace mechanism"));
     };
-    let tau = 1.0 + laplace.scale() * (groups_per_unit as f64 / share.delta).ln();
+    let tau = 1.0 + laplace.scale() * (groups_per_unit as f64 / selection.delta).ln();
     if !tau.is_finite() || tau >= 2f64.powi(62) {
         return Err(parameter(
             "delta is too small for partition selection: the threshold is out of range",
         ));
     }
     Ok(k.max(tau.ceil().max(1.0) as u64))
+}
+
+/// The result's name of each aggregate column: the name of the output column of `plan` that is
+/// a plain copy of it (through projections, aliases, sorts, limits, filters), else its own name.
+fn output_names(plan: &LogicalPlan, aggregate: &Aggregate) -> Vec<String> {
+    let keys = aggregate.group_expr.len();
+    let own = aggregate.schema.fields().iter().skip(keys);
+    let origins = origins(plan, aggregate);
+    own.enumerate()
+        .map(|(i, field)| {
+            origins
+                .iter()
+                .position(|o| *o == Some(keys + i))
+                .and_then(|at| plan.schema().fields().get(at))
+                .map_or_else(|| field.name().clone(), |f| f.name().clone())
+        })
+        .collect()
+}
+
+/// For each output column of `plan`: the index of the column of `aggregate` it copies, if it
+/// is a plain copy.
+fn origins(plan: &LogicalPlan, aggregate: &Aggregate) -> Vec<Option<usize>> {
+    let width = plan.schema().fields().len();
+    match plan {
+        LogicalPlan::Aggregate(a) if std::ptr::eq(a, aggregate) => (0..width).map(Some).collect(),
+        LogicalPlan::Projection(p) => {
+            let inner = origins(&p.input, aggregate);
+            p.expr
+                .iter()
+                .map(|e| match strip_alias(e) {
+                    Expr::Column(c) => p
+                        .input
+                        .schema()
+                        .index_of_column(c)
+                        .ok()
+                        .and_then(|i| inner.get(i).copied().flatten()),
+                    _ => None,
+                })
+                .collect()
+        }
+        LogicalPlan::Sort(_)
+        | LogicalPlan::Limit(_)
+        | LogicalPlan::Filter(_)
+        | LogicalPlan::SubqueryAlias(_)
+        | LogicalPlan::Distinct(datafusion::logical_expr::Distinct::All(_)) => plan
+            .inputs()
+            .first()
+            .map_or_else(|| vec![None; width], |input| origins(input, aggregate)),
+        _ => vec![None; width],
+    }
 }
 
 /// One scanned table occurrence under the aggregate.
@@ -976,11 +1090,11 @@ fn noisy_relation(
     let contributions = a.contributions();
     let mut rows: Vec<Vec<ScalarValue>> = Vec::new();
     for group in groups.into_values() {
-        if let Some(threshold) = a.threshold {
+        if let (Some(threshold), Some(selection)) = (a.threshold, a.selection) {
             let noisy = noisy_count(
                 rng,
                 group.units,
-                PrivacyBudget::new(a.share.epsilon, 0.0),
+                PrivacyBudget::new(selection.epsilon, 0.0),
                 a.groups_per_unit,
                 Mechanism::Laplace,
             )?;

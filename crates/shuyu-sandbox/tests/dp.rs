@@ -463,9 +463,9 @@ async fn groups_below_the_threshold_are_not_released() {
     // A realistic ε: the threshold τ itself withholds the single-person group.
     let c = control(1.0, 1e-6);
     let threshold = w.session.preview_dp(&plan, &c).unwrap().threshold.unwrap();
-    // Two shares (the count and partition selection): ε_p = 0.5, δ_p = 5e-7, L = 1, so the
-    // discrete Laplace has scale b = 2 and T = ⌈1 + 2·ln(1/5e-7)⌉.
-    let expected = (1.0 + 2.0 * (1.0 / 5e-7_f64).ln()).ceil() as u64;
+    // Two ε shares (the count and partition selection): ε_p = 0.5, and all of δ goes to the
+    // selection, L = 1, so the discrete Laplace has scale b = 2 and T = ⌈1 + 2·ln(1/1e-6)⌉.
+    let expected = (1.0 + 2.0 * (1.0 / 1e-6_f64).ln()).ceil() as u64;
     assert_eq!(threshold, expected);
     for seed in 0..20 {
         let out = run(&w, sql, &c, seed).await.unwrap();
@@ -526,10 +526,11 @@ async fn preview_reads_no_data_and_the_control_hides_its_key() {
         .unwrap();
     let preview = w.session.preview_dp(&plan, &c).unwrap();
     assert_eq!(preview.cost, c.budget);
-    assert_eq!(preview.mechanism, Mechanism::Gaussian);
+    // Grouped: the values are pure ε (δ goes to partition selection only).
+    assert_eq!(preview.mechanism, Mechanism::Laplace);
     assert_eq!(preview.columns.len(), 2);
-    // Three shares (two columns and partition selection): each column's error is that of a
-    // third of the budget, and the sum's is the count's times the bound 5000.
+    // Three ε shares (two columns and partition selection): each column's error is that of a
+    // third of ε, and the sum's is the count's times the bound 5000.
     let count = preview.columns[0].error.std_dev;
     let sum = preview.columns[1].error.std_dev;
     assert!(count > 1.0, "{count}");
@@ -673,4 +674,125 @@ async fn a_cancelled_dp_query_stops_and_is_metered() {
         "{:?}",
         result.err()
     );
+}
+
+/// Grouped values get the discrete Laplace of scale `L·C/ε_share`, whatever δ: its variance
+/// `2q/(1−q)²` (q = e^(−1/b)) is what the preview states and what the draws show.
+#[tokio::test]
+async fn grouped_values_are_laplace_with_the_stated_variance() {
+    let mut people = persons("north", 40, 0);
+    people.extend(persons("south", 60, 100));
+    let w = world(&people, &jobs_of(&people)).await;
+    let sql = "SELECT region, count(*) AS n FROM people GROUP BY region ORDER BY region";
+    let plan = w.session.plan(sql).unwrap();
+    let c = control(1.0, 1e-6);
+    let preview = w.session.preview_dp(&plan, &c).unwrap();
+    assert_eq!(preview.mechanism, Mechanism::Laplace);
+    // Two ε shares: the count's noise has scale b = 1 / 0.5 = 2.
+    let q = (-0.5_f64).exp();
+    let variance = 2.0 * q / (1.0 - q).powi(2);
+    let stated = preview.columns[0].error.std_dev;
+    assert!((stated / variance.sqrt() - 1.0).abs() < 0.01, "{stated}");
+    let runs = 300;
+    let mut rng = rng(23);
+    let mut north = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let out = w
+            .session
+            .execute_dp(plan.clone(), &c, &mut rng, &CancellationToken::new())
+            .await
+            .unwrap();
+        let n = i64_column(&out, "n");
+        if out.released_groups == 2 {
+            north.push(n[0] as f64);
+        }
+    }
+    assert!(north.len() > runs * 9 / 10, "both groups are far above T");
+    let mean = north.iter().sum::<f64>() / north.len() as f64;
+    let var = north.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (north.len() - 1) as f64;
+    let se = stated / (north.len() as f64).sqrt();
+    assert!((mean - 40.0).abs() < 4.0 * se, "mean {mean}, se {se}");
+    let ratio = var / stated.powi(2);
+    assert!((0.6..1.5).contains(&ratio), "variance ratio {ratio}");
+}
+
+/// The expected error grows with `L` and `C` as the sensitivity `L·C` does; the cost does not.
+#[tokio::test]
+async fn the_stated_error_scales_with_the_contribution_bounds() {
+    let people = persons("north", 10, 0);
+    let w = world(&people, &jobs_of(&people)).await;
+    let grouped = w
+        .session
+        .plan("SELECT region, count(*) AS n, sum(income) AS s FROM people GROUP BY region")
+        .unwrap();
+    let error = |l: u32, c: u32| {
+        let mut control = control(1.0, 1e-6);
+        control.max_groups_per_unit = l;
+        control.max_rows_per_unit = c;
+        let p = w.session.preview_dp(&grouped, &control).unwrap();
+        assert_eq!(p.cost, control.budget);
+        assert_eq!(
+            (p.groups_per_unit, p.rows_per_unit),
+            (u64::from(l), u64::from(c))
+        );
+        (
+            p.columns[0].error.std_dev,
+            p.columns[1].error.std_dev,
+            p.threshold.unwrap(),
+        )
+    };
+    let (n1, s1, t1) = error(1, 1);
+    for (l, c) in [(2, 1), (1, 3), (2, 3)] {
+        let (n, s, t) = error(l, c);
+        let factor = f64::from(l * c);
+        // Laplace of scale Δ/ε: the standard deviation is nearly linear in Δ for large scales.
+        assert!(
+            (n / n1 / factor - 1.0).abs() < 0.05,
+            "L {l} C {c}: {n} vs {n1}"
+        );
+        assert!(
+            (s / s1 / factor - 1.0).abs() < 0.05,
+            "L {l} C {c}: {s} vs {s1}"
+        );
+        // Partition selection counts units: its threshold grows with L only.
+        if l == 1 {
+            assert_eq!(t, t1);
+        } else {
+            assert!(t > t1, "{t} vs {t1}");
+        }
+    }
+    // A global aggregate has one group: L does not matter to it.
+    let global = w.session.plan("SELECT count(*) AS n FROM people").unwrap();
+    let mut c = control(1.0, 0.0);
+    let one = w.session.preview_dp(&global, &c).unwrap().columns[0].error;
+    c.max_groups_per_unit = 5;
+    let p = w.session.preview_dp(&global, &c).unwrap();
+    assert_eq!(p.groups_per_unit, 1);
+    assert_eq!(p.columns[0].error, one);
+}
+
+/// The preview names columns as the result does, and states a mean's own error.
+#[tokio::test]
+async fn the_preview_names_columns_by_their_alias_and_states_the_mean_error() {
+    let people = persons("north", 10, 0);
+    let w = world(&people, &jobs_of(&people)).await;
+    let plan = w
+        .session
+        .plan(
+            "SELECT count(*) AS people, avg(score) AS mean_score, sum(income) \
+             FROM people p ORDER BY people",
+        )
+        .unwrap();
+    let p = w.session.preview_dp(&plan, &control(1.0, 0.0)).unwrap();
+    let names: Vec<&str> = p.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["people", "mean_score", "sum(p.income)"]);
+    let avg = &p.columns[1];
+    assert_eq!(avg.aggregate, DpAggregate::Avg);
+    let (sum, count) = (avg.error, avg.count_error.unwrap());
+    let mean = avg.mean_error.unwrap();
+    // Bounds [0, 1]: B = 1, so n·error = √(e_sum² + e_count²).
+    let want = sum.ci95_half_width.hypot(count.ci95_half_width);
+    assert!((mean.ci95_half_width - want).abs() < 1e-9, "{mean:?}");
+    assert!(mean.ci95_half_width > sum.ci95_half_width);
+    assert!(p.columns[0].mean_error.is_none() && p.columns[2].mean_error.is_none());
 }

@@ -81,6 +81,8 @@ pub struct StoredQuery {
     pub delta_atto: u64,
     pub suppressed_groups: u64,
     pub suppressed_rows: u64,
+    /// A differentially private query: its contribution bounds `L` and `C`, JSON.
+    pub dp_contribution: Option<String>,
     pub metering: StoredMetering,
     pub created_at: Timestamp,
     pub created_by: PersonId,
@@ -122,7 +124,7 @@ pub struct StoredSpend {
 const QUERY_COLUMNS: &str = "id, grant_id, env, sql_text, fingerprint, outcome, reason, \
      production, dev_query_id, repeat_of, result, result_sm3, result_rows, epsilon_nano, delta_atto, \
      suppressed_groups, suppressed_rows, elapsed_us, compute_us, rows_scanned, bytes_fetched, \
-     output_bytes, created_at, created_by";
+     output_bytes, created_at, created_by, dp_contribution";
 
 fn query_from_row(row: &AnyRow) -> Result<StoredQuery, StoreError> {
     Ok(StoredQuery {
@@ -143,6 +145,7 @@ fn query_from_row(row: &AnyRow) -> Result<StoredQuery, StoreError> {
         delta_atto: u64_of(row, "delta_atto")?,
         suppressed_groups: u64_of(row, "suppressed_groups")?,
         suppressed_rows: u64_of(row, "suppressed_rows")?,
+        dp_contribution: opt_text(row, "dp_contribution")?,
         metering: StoredMetering {
             elapsed_us: u64_of(row, "elapsed_us")?,
             compute_us: u64_of(row, "compute_us")?,
@@ -233,7 +236,7 @@ impl Tx {
     pub async fn insert_query(&mut self, q: &StoredQuery) -> Result<(), StoreError> {
         sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO workspace_queries ({QUERY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, \
-             $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+             $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
         )))
         .bind(q.id.to_string())
         .bind(q.grant.to_string())
@@ -259,6 +262,7 @@ impl Tx {
         .bind(i64_of(q.metering.output_bytes, "output_bytes")?)
         .bind(q.created_at.unix_micros())
         .bind(q.created_by.to_string())
+        .bind(q.dp_contribution.clone())
         .execute(self.conn())
         .await?;
         Ok(())

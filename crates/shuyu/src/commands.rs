@@ -97,9 +97,18 @@ pub async fn run(
             env,
             as_user,
             epsilon,
+            groups_per_unit,
+            rows_per_unit,
             json,
             sql,
-        } => crate::workspace::query(&config, &workspace, &env, &as_user, epsilon, json, sql).await,
+        } => {
+            let dp = crate::workspace::DpOptions {
+                epsilon,
+                groups_per_unit,
+                rows_per_unit,
+            };
+            crate::workspace::query(&config, &workspace, &env, &as_user, dp, json, sql).await
+        }
         Command::Workspace { action } => crate::workspace::workspace(&config, action).await,
         Command::Audit {
             action: AuditCmd::Verify,

@@ -79,6 +79,14 @@ enum Command {
         /// Differentially private grants: the ε this query spends (default: a tenth of the grant's).
         #[arg(long)]
         epsilon: Option<f64>,
+        /// Differentially private grants: `L`, the most groups one person or enterprise counts
+        /// in (default and cap: the profile's `[sandbox] dp_contribution`); more means more noise.
+        #[arg(long = "groups-per-unit", value_name = "L")]
+        groups_per_unit: Option<u32>,
+        /// Differentially private grants: `C`, the most rows one person or enterprise counts
+        /// with per group (default and cap: the profile's `[sandbox] dp_contribution`).
+        #[arg(long = "rows-per-unit", value_name = "C")]
+        rows_per_unit: Option<u32>,
         /// Print the stored query as JSON instead of a table.
         #[arg(long)]
         json: bool,

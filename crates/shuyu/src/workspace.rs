@@ -24,13 +24,24 @@ fn workspace_id(text: &str) -> anyhow::Result<WorkspaceId> {
         .with_context(|| format!("`{text}` is not a workspace id (see `shuyu workspace list`)"))
 }
 
+/// The differential privacy options of `shuyu query`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DpOptions {
+    /// The ε the query spends.
+    pub epsilon: Option<f64>,
+    /// `L` (`--groups-per-unit`).
+    pub groups_per_unit: Option<u32>,
+    /// `C` (`--rows-per-unit`).
+    pub rows_per_unit: Option<u32>,
+}
+
 /// Runs one query; prints its result (or refusal) and where it is stored.
 pub async fn query(
     config: &Config,
     workspace: &str,
     env: &str,
     as_user: &str,
-    epsilon: Option<f64>,
+    dp: DpOptions,
     json: bool,
     sql: Option<String>,
 ) -> anyhow::Result<ExitCode> {
@@ -51,8 +62,10 @@ pub async fn query(
     let request = QueryRequest {
         env,
         sql,
-        epsilon,
+        epsilon: dp.epsilon,
         bounds: Default::default(),
+        max_groups_per_unit: dp.groups_per_unit,
+        max_rows_per_unit: dp.rows_per_unit,
     };
     match app.run_query(&ctx, workspace, request).await {
         Ok(view) => {
@@ -95,6 +108,12 @@ fn print_query(view: &QueryView) {
             view.budget_spent.epsilon, view.budget_spent.delta
         );
     }
+    if let Some(c) = view.contribution {
+        println!(
+            "contribution bounds: L = {} groups, C = {} rows per group and unit",
+            c.groups_per_unit, c.rows_per_unit
+        );
+    }
     if let Some(repeat) = view.repeat_of {
         println!("a repeat of query {repeat}: its recorded answer, nothing spent");
     }
@@ -111,10 +130,25 @@ fn print_query(view: &QueryView) {
                 let errors: Vec<String> = estimate
                     .columns
                     .iter()
-                    .map(|(c, e)| format!("{c} ±{e:.1}"))
+                    .map(|c| {
+                        if c.per_rows {
+                            format!("{} ±{:.1}/n (n rows in the group)", c.column, c.ci95)
+                        } else {
+                            format!("{} ±{:.1}", c.column, c.ci95)
+                        }
+                    })
                     .collect();
+                let contribution = estimate
+                    .contribution
+                    .map(|c| {
+                        format!(
+                            "; each unit in at most {} groups, {} rows per group",
+                            c.groups_per_unit, c.rows_per_unit
+                        )
+                    })
+                    .unwrap_or_default();
                 println!(
-                    "production accepts it: costs ε {} δ {}; 95% noise {}",
+                    "production accepts it: costs ε {} δ {}; 95% noise {}{contribution}",
                     estimate.cost.epsilon,
                     estimate.cost.delta,
                     errors.join(", ")

@@ -25,8 +25,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use shuyu_app::{
-    AppError, DevMode, DevTableInfo, DpEstimate, Env, GrantView, LedgerView, MeteringView,
-    Production, QueryRequest, QueryView, ResultTable, WorkspaceField, WorkspaceTable,
+    AppError, Contribution, DevMode, DevTableInfo, DpEstimate, Env, GrantView, LedgerView,
+    MeteringView, Production, QueryRequest, QueryView, ResultTable, WorkspaceField, WorkspaceTable,
     WorkspaceView,
 };
 use shuyu_core::{QueryId, WorkspaceId};
@@ -238,6 +238,14 @@ pub struct QueryRequestIn {
     #[serde(default)]
     #[schema(value_type = BTreeMap<String, Vec<f64>>)]
     pub bounds: BTreeMap<String, (f64, f64)>,
+    /// Differentially private grants: `L`, the most groups one privacy unit (person or
+    /// enterprise) counts in; default and cap from the profile (`[sandbox] dp_contribution`).
+    /// More means more noise, not more cost; beyond the cap, a 422 naming the field.
+    #[serde(default)]
+    pub max_groups_per_unit: Option<u32>,
+    /// Differentially private grants: `C`, the most rows one privacy unit counts with per group.
+    #[serde(default)]
+    pub max_rows_per_unit: Option<u32>,
 }
 
 impl QueryRequestIn {
@@ -248,6 +256,8 @@ impl QueryRequestIn {
             sql: self.sql,
             epsilon: self.epsilon,
             bounds: self.bounds,
+            max_groups_per_unit: self.max_groups_per_unit,
+            max_rows_per_unit: self.max_rows_per_unit,
         })
     }
 }
@@ -326,9 +336,32 @@ impl From<&ResultTable> for ResultOut {
 /// The expected error of one noisy column.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ColumnErrorOut {
+    /// The result column's name (its `AS` alias).
     pub column: String,
-    /// The 95% half-width of its noise.
+    /// `count`, `sum` or `avg` (empty in estimates stored before it was recorded).
+    pub aggregate: String,
+    /// The 95% half-width of its noise; with `per_rows`, of a mean times its group's row count
+    /// (divide by `n` for a group of `n` rows).
     pub ci95: f64,
+    pub per_rows: bool,
+}
+
+/// How much one privacy unit may contribute to a differentially private query.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContributionOut {
+    /// `L`: the most groups one unit counts in.
+    pub groups_per_unit: u32,
+    /// `C`: the most rows one unit counts with per group.
+    pub rows_per_unit: u32,
+}
+
+impl From<Contribution> for ContributionOut {
+    fn from(c: Contribution) -> Self {
+        Self {
+            groups_per_unit: c.groups_per_unit,
+            rows_per_unit: c.rows_per_unit,
+        }
+    }
 }
 
 /// What a differentially private production run would cost, and its expected error.
@@ -339,6 +372,8 @@ pub struct DpEstimateOut {
     pub columns: Vec<ColumnErrorOut>,
     /// The noisy distinct-unit count a group must reach to be released (grouped queries).
     pub threshold: Option<u64>,
+    /// `L` and `C` in effect (`L` is 1 for a global aggregate).
+    pub contribution: Option<ContributionOut>,
 }
 
 impl From<&DpEstimate> for DpEstimateOut {
@@ -349,12 +384,15 @@ impl From<&DpEstimate> for DpEstimateOut {
             columns: e
                 .columns
                 .iter()
-                .map(|(column, ci95)| ColumnErrorOut {
-                    column: column.clone(),
-                    ci95: *ci95,
+                .map(|c| ColumnErrorOut {
+                    column: c.column.clone(),
+                    aggregate: c.aggregate.clone(),
+                    ci95: c.ci95,
+                    per_rows: c.per_rows,
                 })
                 .collect(),
             threshold: e.threshold,
+            contribution: e.contribution.map(ContributionOut::from),
         }
     }
 }
@@ -404,6 +442,8 @@ pub struct QueryOut {
     pub budget_spent: BudgetOut,
     pub suppressed_groups: u64,
     pub suppressed_rows: u64,
+    /// A query of a differentially private grant: the contribution bounds it asked for.
+    pub contribution: Option<ContributionOut>,
     pub metering: MeteringOut,
     pub created_at: String,
     pub created_by: String,
@@ -430,6 +470,7 @@ impl From<&QueryView> for QueryOut {
             budget_spent: q.budget_spent.into(),
             suppressed_groups: q.suppressed_groups,
             suppressed_rows: q.suppressed_rows,
+            contribution: q.contribution.map(ContributionOut::from),
             metering: q.metering.into(),
             created_at: q.created_at.to_string(),
             created_by: q.created_by.to_string(),

@@ -79,7 +79,25 @@ impl App {
                 format!("give 1 to {MAX_DEV_ROWS} rows per development table"),
             ));
         }
-        self.grant_liveness(&grant).await?;
+        if let Err(refusal) = self.grant_liveness(&grant, Action::WorkspacePrepare).await {
+            // The refusal is on the chain under the action attempted, like a policy denial.
+            let detail = match &refusal {
+                AppError::Forbidden(d) => format!("{}: {}", d.code, d.message),
+                other => other.to_string(),
+            };
+            let mut tx = self.store.begin().await?;
+            tx.audit(self.event(
+                ctx,
+                Action::WorkspacePrepare.as_str(),
+                Object::new(WORKSPACE, workspace),
+                &(),
+                Outcome::Denied,
+                &detail,
+            ))
+            .await?;
+            tx.commit().await?;
+            return Err(refusal);
+        }
         let Principal::Person(actor) = &ctx.principal else {
             return Err(AppError::Unauthenticated);
         };

@@ -3,12 +3,16 @@
 //!
 //! - **Parameters.** The query's ε is what the request asks (default: a tenth of the grant's ε);
 //!   its δ a tenth of the grant's δ (0 when the grant has none: then only global aggregates
-//!   run). Each privacy unit contributes to at most [`MAX_GROUPS_PER_UNIT`] groups and
-//!   [`MAX_ROWS_PER_UNIT`] rows per group; SUM/AVG arguments are clamped to the grant's bounds
-//!   for the field, or the request's. The keyed choice of a unit's groups uses a secret derived
-//!   from the master key per grant.
-//! - **Fingerprint.** SM3 of the optimized plan's normal form with the parameters and the dataset
-//!   versions read: the same question on the same data is the same fingerprint.
+//!   run), spent on partition selection only. Each privacy unit contributes to at most `L`
+//!   groups and `C` rows per group ([`Contribution`]): the request's `max_groups_per_unit` and
+//!   `max_rows_per_unit`, by default and at most the profile's `[sandbox] dp_contribution`; an
+//!   out-of-range value is refused before anything runs, naming the field and the cap. `L` and
+//!   `C` change the noise (sensitivity `L·C`), never the cost. SUM/AVG arguments are clamped to
+//!   the grant's bounds for the field, or the request's. The keyed choice of a unit's groups uses
+//!   a secret derived from the master key per grant.
+//! - **Fingerprint.** SM3 of the optimized plan's normal form with the parameters (ε, δ, `L`,
+//!   `C`, bounds, `k`) and the dataset versions read: the same question on the same data is the
+//!   same fingerprint; other `L`, `C` or ε is another release, charged again.
 //! - **Repeats.** A fingerprint already charged — by this grant, or by another grant of the same
 //!   legal entity over the same data population — is answered with the recorded noisy answer and
 //!   spends nothing: asking again gains nothing, and the entity already holds that answer.
@@ -36,10 +40,6 @@ use super::run::{Ending, GRANT_LEDGER, POPULATION_LEDGER, Run, metering_of, popu
 use super::tables::{TablePlan, datasets_of};
 use crate::{App, AppError};
 
-/// Groups one privacy unit may contribute to.
-pub const MAX_GROUPS_PER_UNIT: u32 = 1;
-/// Rows one privacy unit may contribute to one group.
-pub const MAX_ROWS_PER_UNIT: u32 = 1;
 /// The share of the grant's budget a query spends unless it asks otherwise.
 const DEFAULT_SHARE: f64 = 0.1;
 
@@ -56,15 +56,79 @@ pub(crate) struct PendingSpend {
     pub population_budget: Amount,
 }
 
+/// How much one privacy unit may contribute to a differentially private query: at most `L`
+/// groups, at most `C` rows per group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Contribution {
+    /// `L`.
+    pub groups_per_unit: u32,
+    /// `C`.
+    pub rows_per_unit: u32,
+}
+
 /// Cost and expected errors, as a person sees them before spending.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct DpEstimate {
     pub cost: PrivacyBudget,
     pub mechanism: String,
-    /// `(column, 95% half-width of its noise)`; for a mean, of its noisy sum.
-    pub columns: Vec<(String, f64)>,
+    /// Each result column's expected error, named as the result names it.
+    pub columns: Vec<ColumnError>,
     /// The noisy distinct-unit count a group must reach to be released (grouped queries).
     pub threshold: Option<u64>,
+    /// `L` and `C` in effect (`L` is 1 for a global aggregate); absent in estimates stored
+    /// before they could be chosen (then both were 1).
+    #[serde(default)]
+    pub contribution: Option<Contribution>,
+}
+
+/// One column's expected error.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(from = "ColumnErrorWire")]
+pub struct ColumnError {
+    pub column: String,
+    /// `count`, `sum` or `avg`.
+    pub aggregate: String,
+    /// The 95% half-width of the noise in the column's unit; for `avg` (`per_rows`), of the
+    /// mean times the group's row count: divide by `n` for a group of `n` rows.
+    pub ci95: f64,
+    pub per_rows: bool,
+}
+
+/// Stored estimates: the current form, or the `(column, ci95)` pairs written before.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum ColumnErrorWire {
+    Current {
+        column: String,
+        aggregate: String,
+        ci95: f64,
+        per_rows: bool,
+    },
+    Legacy(String, f64),
+}
+
+impl From<ColumnErrorWire> for ColumnError {
+    fn from(w: ColumnErrorWire) -> Self {
+        match w {
+            ColumnErrorWire::Current {
+                column,
+                aggregate,
+                ci95,
+                per_rows,
+            } => Self {
+                column,
+                aggregate,
+                ci95,
+                per_rows,
+            },
+            ColumnErrorWire::Legacy(column, ci95) => Self {
+                aggregate: String::new(),
+                column,
+                ci95,
+                per_rows: false,
+            },
+        }
+    }
 }
 
 impl From<&DpPreview> for DpEstimate {
@@ -75,21 +139,67 @@ impl From<&DpPreview> for DpEstimate {
             columns: p
                 .columns
                 .iter()
-                .map(|c| match c.aggregate {
-                    // A mean is a noisy sum over a noisy count: its error depends on the count,
-                    // so the sum's noise is what can be stated before running.
-                    DpAggregate::Avg => (format!("{} (its sum)", c.name), c.error.ci95_half_width),
-                    DpAggregate::Count | DpAggregate::Sum => {
-                        (c.name.clone(), c.error.ci95_half_width)
+                .map(|c| {
+                    let (aggregate, error, per_rows) = match (c.aggregate, c.mean_error) {
+                        // A mean's error shrinks with its group's rows: stated per `n`.
+                        (DpAggregate::Avg, Some(mean)) => ("avg", mean, true),
+                        (DpAggregate::Avg, None) => ("avg", c.error, false),
+                        (DpAggregate::Count, _) => ("count", c.error, false),
+                        (DpAggregate::Sum, _) => ("sum", c.error, false),
+                    };
+                    ColumnError {
+                        column: c.name.clone(),
+                        aggregate: aggregate.to_owned(),
+                        ci95: error.ci95_half_width,
+                        per_rows,
                     }
                 })
                 .collect(),
             threshold: p.threshold,
+            contribution: Some(Contribution {
+                groups_per_unit: u32::try_from(p.groups_per_unit).unwrap_or(u32::MAX),
+                rows_per_unit: u32::try_from(p.rows_per_unit).unwrap_or(u32::MAX),
+            }),
         }
     }
 }
 
 impl App {
+    /// The contribution bounds `request` asks for, defaulted and capped by the profile's
+    /// `[sandbox] dp_contribution`; an out-of-range value is bad input naming the field and cap.
+    pub(crate) fn dp_contribution(&self, request: &QueryRequest) -> Result<Contribution, AppError> {
+        let caps = self.profile.sandbox().dp_contribution.value;
+        let pick = |field: &'static str, asked: Option<u32>, default: u32, max: u32, what: &str| {
+            match asked {
+                None => Ok(default),
+                Some(v) if (1..=max).contains(&v) => Ok(v),
+                Some(v) => Err(AppError::invalid(
+                    field,
+                    format!(
+                        "{v} is out of range: give 1 to {max} {what} (the platform's cap, \
+                         [sandbox] dp_contribution); a larger bound means more noise, not more cost"
+                    ),
+                )),
+            }
+        };
+        Ok(Contribution {
+            groups_per_unit: pick(
+                "max_groups_per_unit",
+                request.max_groups_per_unit,
+                caps.groups_per_unit,
+                caps.max_groups_per_unit,
+                "groups per privacy unit",
+            )?,
+            rows_per_unit: pick(
+                "max_rows_per_unit",
+                request.max_rows_per_unit,
+                caps.rows_per_unit,
+                caps.max_rows_per_unit,
+                "rows per privacy unit and group",
+            )?,
+        })
+    }
+
     /// The DP control of `plan`, a query of `grant`: δ is spent only by a grouped query (to
     /// release group keys taken from the data); a global aggregate uses the discrete Laplace
     /// mechanism and pure ε, which is far less noisy at the same ε.
@@ -131,6 +241,7 @@ impl App {
             }
             bounds.insert(column.clone(), (*lo, *hi));
         }
+        let contribution = self.dp_contribution(request)?;
         let data = self.data()?;
         let ring = data.ring()?;
         let selection_key =
@@ -145,8 +256,8 @@ impl App {
                     0.0
                 },
             ),
-            max_groups_per_unit: MAX_GROUPS_PER_UNIT,
-            max_rows_per_unit: MAX_ROWS_PER_UNIT,
+            max_groups_per_unit: contribution.groups_per_unit,
+            max_rows_per_unit: contribution.rows_per_unit,
             bounds,
             min_group_size: u64::from(grant.min_group_size()),
             selection_key,

@@ -31,7 +31,7 @@ use shuyu_profile::{ColumnControl, Desensitization, PrivacyBudget};
 use shuyu_store::{StoredMetering, StoredQuery};
 
 pub use dev::MAX_DEV_ROWS;
-pub use dp::{DpEstimate, MAX_GROUPS_PER_UNIT, MAX_ROWS_PER_UNIT};
+pub use dp::{ColumnError, Contribution, DpEstimate};
 pub use result::{ResultColumn, ResultTable};
 pub use run::{Production, QueryRequest};
 
@@ -169,6 +169,8 @@ pub struct QueryView {
     pub budget_spent: PrivacyBudget,
     pub suppressed_groups: u64,
     pub suppressed_rows: u64,
+    /// A query of a `dp_aggregate` grant: the contribution bounds `L` and `C` it asked for.
+    pub contribution: Option<Contribution>,
     pub metering: MeteringView,
     pub created_at: Timestamp,
     pub created_by: PersonId,
@@ -463,6 +465,12 @@ pub(crate) fn query_view(workspace: WorkspaceId, q: StoredQuery) -> Result<Query
         .map(serde_json::from_str::<ResultTable>)
         .transpose()
         .map_err(|e| AppError::Internal(format!("query {}: stored result: {e}", q.id)))?;
+    let contribution = q
+        .dp_contribution
+        .as_deref()
+        .map(serde_json::from_str::<Contribution>)
+        .transpose()
+        .map_err(|e| AppError::Internal(format!("query {}: stored contribution: {e}", q.id)))?;
     Ok(QueryView {
         id: q.id,
         workspace,
@@ -479,6 +487,7 @@ pub(crate) fn query_view(workspace: WorkspaceId, q: StoredQuery) -> Result<Query
         budget_spent: amount_budget(q.epsilon_nano, q.delta_atto),
         suppressed_groups: q.suppressed_groups,
         suppressed_rows: q.suppressed_rows,
+        contribution,
         metering: q.metering.into(),
         created_at: q.created_at,
         created_by: q.created_by,

@@ -62,6 +62,13 @@ pub struct QueryRequest {
     /// `column`), overriding the grant's.
     #[serde(default)]
     pub bounds: BTreeMap<String, (f64, f64)>,
+    /// Differentially private queries: `L`, the groups one privacy unit may count in (default
+    /// and cap: the profile's `[sandbox] dp_contribution`).
+    #[serde(default)]
+    pub max_groups_per_unit: Option<u32>,
+    /// Differentially private queries: `C`, the rows one privacy unit may count with per group.
+    #[serde(default)]
+    pub max_rows_per_unit: Option<u32>,
 }
 
 /// A development run's verdict on production.
@@ -147,6 +154,29 @@ impl App {
                 format!("give one SQL query of at most {} KiB", MAX_SQL_BYTES / 1024),
             ));
         }
+        // Contribution bounds are checked before anything runs or is stored (bad input, 422).
+        let contribution = match grant.usage() {
+            UsageMethod::DpAggregate => Some(self.dp_contribution(&request)?),
+            UsageMethod::Aggregate => {
+                for (field, given) in [
+                    ("max_groups_per_unit", request.max_groups_per_unit),
+                    ("max_rows_per_unit", request.max_rows_per_unit),
+                ] {
+                    if given.is_some() {
+                        return Err(AppError::invalid(
+                            field,
+                            "contribution bounds apply to differentially private grants only; \
+                             this grant suppresses small groups instead: leave it out",
+                        ));
+                    }
+                }
+                None
+            }
+        };
+        let dp_contribution = contribution
+            .map(|c| serde_json::to_string(&c))
+            .transpose()
+            .map_err(|e| AppError::Internal(format!("contribution: {e}")))?;
         let now = self.now();
         let mut run = Run {
             stored: StoredQuery {
@@ -167,6 +197,7 @@ impl App {
                 delta_atto: 0,
                 suppressed_groups: 0,
                 suppressed_rows: 0,
+                dp_contribution,
                 metering: StoredMetering::default(),
                 created_at: now,
                 created_by: actor.person,
@@ -179,7 +210,7 @@ impl App {
         // on cancels this query (SBX-9).
         let running = self.inflight().register(QueryScope::of_grant(&grant));
         let cancel = running.token();
-        let ending = match self.grant_liveness(&grant).await {
+        let ending = match self.grant_liveness(&grant, Action::WorkspaceQuery).await {
             Err(e) => Ending::Refused(e.to_string()),
             Ok(()) => {
                 let plans = self.table_plans(&grant).await?;

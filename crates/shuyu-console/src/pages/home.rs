@@ -1,4 +1,6 @@
-//! `/`: a greeting, the role's responsibilities, and cards for what the person can do now.
+//! `/`: a greeting, the role's responsibilities, and cards for what the person can do now. A
+//! person who may run queries in workspaces (a merchant's cleared analyst) also gets a card listing
+//! them, each with its link and, for a differentially private grant, the budget left.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -6,10 +8,62 @@ use axum::response::Response;
 use maud::html;
 use shuyu_api::ApiState;
 use shuyu_policy::{Action, Resource};
+use shuyu_profile::UsageMethod;
 
 use crate::i18n::fill;
 use crate::layout::{Section, manages_resources};
+use crate::pages::workspaces::epsilon;
 use crate::web::SignedIn;
+
+/// How many workspaces the home card lists.
+const HOME_WORKSPACES: usize = 10;
+
+/// One workspace on the home card: its scenario, link, and the ε left and granted (DP grants).
+struct WorkspaceLine {
+    name: String,
+    href: String,
+    budget: Option<(f64, f64)>,
+}
+
+/// The workspaces `me` may query, with what is left of their budgets; none when the app refuses
+/// the listing (the card is then left out, as for anyone who may not query).
+async fn my_workspaces(state: &ApiState, me: &SignedIn) -> Vec<WorkspaceLine> {
+    let Ok(grants) = state.app.workspaces(&me.ctx).await else {
+        return Vec::new();
+    };
+    let mut lines = Vec::new();
+    for g in grants {
+        let grant = &g.grant;
+        let target = Resource::Grant {
+            merchant: grant.merchant(),
+            operator: grant.operator(),
+        };
+        if !me.may(state, Action::WorkspaceQuery, &target) {
+            continue;
+        }
+        let budget = match grant.usage() {
+            UsageMethod::DpAggregate => state
+                .app
+                .workspace_ledger(&me.ctx, grant.workspace())
+                .await
+                .ok()
+                .map(|l| {
+                    let total = l.grant_budget.epsilon;
+                    ((total - l.grant_spent.epsilon).max(0.0), total)
+                }),
+            UsageMethod::Aggregate => None,
+        };
+        lines.push(WorkspaceLine {
+            name: grant.scenario().name.clone(),
+            href: format!("/workspaces/{}", grant.workspace()),
+            budget,
+        });
+        if lines.len() == HOME_WORKSPACES {
+            break;
+        }
+    }
+    lines
+}
 
 struct Card {
     href: &'static str,
@@ -83,6 +137,7 @@ pub(crate) async fn page(State(state): State<ApiState>, me: SignedIn) -> Respons
             text: t.card_profile_text,
         });
     }
+    let workspaces = my_workspaces(&state, &me).await;
     let body = html! {
         section.hero {
             h1 { (fill(t.greeting, &[&me.chrome.display_name])) }
@@ -98,6 +153,22 @@ pub(crate) async fn page(State(state): State<ApiState>, me: SignedIn) -> Respons
         }
         h2 { (t.home_now) }
         div.cards {
+            @if !workspaces.is_empty() {
+                section.card.workspaces-card {
+                    h3 { a href="/workspaces" { (t.card_workspaces) } }
+                    p { (t.card_workspaces_text) }
+                    ul {
+                        @for w in &workspaces {
+                            li {
+                                a href=(w.href) { (w.name) }
+                                @if let Some((left, total)) = w.budget {
+                                    " " small.muted { (fill(t.home_budget_left, &[&epsilon(left), &epsilon(total)])) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
             @for card in &cards {
                 a.card.link-card href=(card.href) {
                     h3 { (card.title) }

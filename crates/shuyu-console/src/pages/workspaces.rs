@@ -13,12 +13,18 @@
 //!   already been applied there, the console adds no data of its own;
 //! - a query, run or refused, is answered with a 303 to its own page (post/redirect/get, so a
 //!   reload never runs it again); the app stores and audits refusals too;
-//! - a form that the app refuses before anything is stored (an empty query, a bad ε, too many rows)
-//!   comes back with what the person typed, and the reason;
+//! - a form that the app refuses before anything is stored (an empty query, a bad ε, too many rows,
+//!   a contribution bound beyond the profile's cap) comes back with what the person typed, and the
+//!   reason;
+//! - for a `dp_aggregate` grant the editor also takes the clamping bounds of each numeric column
+//!   (`table.column`, lower and upper; empty: the grant's) and the contribution bounds `L` and `C`
+//!   (empty: the profile's defaults), all passed to the app as they are;
 //! - forms are shown when `shuyu_policy::decide` would allow their action; the use case asks again.
 //!
 //! Must never: show a value the app did not release, decide access itself, put a data value in an
 //! error or a log line.
+
+use std::collections::BTreeMap;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -30,10 +36,11 @@ use shuyu_app::{
     AppError, DevMode, Env, LedgerView, MAX_DEV_ROWS, Production, QueryRequest, QueryView,
     ResultTable, WorkspaceTable, WorkspaceView,
 };
+use shuyu_catalog::FieldType;
 use shuyu_core::{QueryId, WorkspaceId};
 use shuyu_grant::Grant;
 use shuyu_policy::{Action, Resource};
-use shuyu_profile::UsageMethod;
+use shuyu_profile::{DpContribution, UsageMethod};
 
 use crate::i18n::{Lang, Texts, fill};
 use crate::layout::{Notice, Section, describe_error, notice, when};
@@ -75,9 +82,74 @@ pub(crate) struct EditorFields {
     env: String,
     #[serde(default)]
     epsilon: String,
+    /// `L` as typed.
+    #[serde(skip)]
+    groups_per_unit: String,
+    /// `C` as typed.
+    #[serde(skip)]
+    rows_per_unit: String,
+    /// Clamping bounds as typed: `table.column` → (lower, upper).
+    #[serde(skip)]
+    bounds: BTreeMap<String, (String, String)>,
 }
 
+/// The most clamping-bound rows one form may carry.
+const MAX_BOUND_FIELDS: usize = 64;
+
 impl EditorFields {
+    /// Reads the posted editor. `None` for a field the form does not have, or too many bounds.
+    fn from_pairs(pairs: Vec<(String, String)>) -> Option<Self> {
+        let mut fields = EditorFields::default();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "sql" => fields.sql = value,
+                "env" => fields.env = value,
+                "epsilon" => fields.epsilon = value,
+                "groups_per_unit" => fields.groups_per_unit = value,
+                "rows_per_unit" => fields.rows_per_unit = value,
+                other => {
+                    let (side, column) = other
+                        .strip_prefix("lower.")
+                        .map(|c| (0, c))
+                        .or_else(|| other.strip_prefix("upper.").map(|c| (1, c)))?;
+                    if column.is_empty() || column.len() > 200 {
+                        return None;
+                    }
+                    if !fields.bounds.contains_key(column)
+                        && fields.bounds.len() >= MAX_BOUND_FIELDS
+                    {
+                        return None;
+                    }
+                    let entry = fields.bounds.entry(column.to_owned()).or_default();
+                    if side == 0 {
+                        entry.0 = value;
+                    } else {
+                        entry.1 = value;
+                    }
+                }
+            }
+        }
+        Some(fields)
+    }
+
+    /// The clamping bounds given: both numbers, or neither; `Err(column)` otherwise.
+    fn clamp_bounds(&self) -> Result<BTreeMap<String, (f64, f64)>, String> {
+        let mut out = BTreeMap::new();
+        for (column, (lower, upper)) in &self.bounds {
+            let (lower, upper) = (lower.trim(), upper.trim());
+            if lower.is_empty() && upper.is_empty() {
+                continue;
+            }
+            match (lower.parse::<f64>(), upper.parse::<f64>()) {
+                (Ok(lo), Ok(hi)) if lo.is_finite() && hi.is_finite() && lo < hi => {
+                    out.insert(column.clone(), (lo, hi));
+                }
+                _ => return Err(column.clone()),
+            }
+        }
+        Ok(out)
+    }
+
     fn env(&self) -> Env {
         self.env.parse().unwrap_or(Env::Dev)
     }
@@ -169,7 +241,7 @@ pub(crate) async fn page(
     let editor = EditorFields {
         sql: asked.sql,
         env: asked.env,
-        epsilon: String::new(),
+        ..EditorFields::default()
     };
     let forms = Forms {
         editor,
@@ -226,7 +298,9 @@ async fn render(
         (budget_meter(lang, grant, &ledger))
         (tables_section(state, lang, &view))
         @if may_prepare { (dev_form(t, &me.session.csrf, id, &forms.dev)) }
-        @if may_query { (editor(t, &me.session.csrf, id, grant, &forms.editor)) }
+        @if may_query {
+            (editor(t, &me.session.csrf, &view, state.app.profile().sandbox().dp_contribution.value, &forms.editor))
+        }
         (recent_section(lang, id, &queries))
     };
     me.chrome.respond(
@@ -238,7 +312,7 @@ async fn render(
 }
 
 /// ε rounded for people: a few significant digits, never scientific notation for usual budgets.
-fn epsilon(value: f64) -> String {
+pub(crate) fn epsilon(value: f64) -> String {
     let rounded = (value * 10_000.0).round() / 10_000.0;
     format!("{rounded}")
 }
@@ -414,8 +488,37 @@ fn dev_form(t: &Texts, csrf: &str, id: WorkspaceId, fields: &DevFields) -> Marku
     }
 }
 
-fn editor(t: &Texts, csrf: &str, id: WorkspaceId, grant: &Grant, fields: &EditorFields) -> Markup {
+fn editor(
+    t: &Texts,
+    csrf: &str,
+    view: &WorkspaceView,
+    caps: DpContribution,
+    fields: &EditorFields,
+) -> Markup {
+    let id = view.id;
+    let grant = &view.grant.grant;
     let env = fields.env();
+    // Numeric granted fields: what SUM and AVG may clamp.
+    let numeric: Vec<(String, Option<(String, String)>)> = view
+        .tables
+        .iter()
+        .flat_map(|table| {
+            table
+                .fields
+                .iter()
+                .filter(|f| {
+                    f.column_control.is_some()
+                        && matches!(f.field_type, FieldType::Integer | FieldType::Decimal)
+                })
+                .map(|f| {
+                    (
+                        format!("{}.{}", table.name, f.name),
+                        f.bounds.map(|b| (b.lower.to_string(), b.upper.to_string())),
+                    )
+                })
+        })
+        .collect();
+    let typed = |column: &str| fields.bounds.get(column).cloned().unwrap_or_default();
     html! {
         section.card.sql-editor #editor {
             h2 { (t.ws_editor) }
@@ -443,6 +546,49 @@ fn editor(t: &Texts, csrf: &str, id: WorkspaceId, grant: &Grant, fields: &Editor
                         input type="text" name="epsilon" inputmode="decimal" value=(fields.epsilon);
                     }
                     p.hint { (t.ws_epsilon_hint) }
+                    fieldset.contribution {
+                        legend { (t.ws_contribution) }
+                        div.row {
+                            label.field.narrow {
+                                span.label { (t.ws_groups_per_unit) }
+                                input type="number" name="groups_per_unit" min="1" max=(caps.max_groups_per_unit)
+                                    placeholder=(caps.groups_per_unit) value=(fields.groups_per_unit);
+                            }
+                            label.field.narrow {
+                                span.label { (t.ws_rows_per_unit) }
+                                input type="number" name="rows_per_unit" min="1" max=(caps.max_rows_per_unit)
+                                    placeholder=(caps.rows_per_unit) value=(fields.rows_per_unit);
+                            }
+                        }
+                        p.hint { (fill(t.ws_contribution_hint, &[
+                            &caps.groups_per_unit.to_string(),
+                            &caps.rows_per_unit.to_string(),
+                            &caps.max_groups_per_unit.to_string(),
+                            &caps.max_rows_per_unit.to_string(),
+                        ])) }
+                    }
+                    @if !numeric.is_empty() {
+                        fieldset.clamp {
+                            legend { (t.ws_clamp) }
+                            table.data.clamp {
+                                thead { tr { th { (t.ws_column) } th { (t.ws_lower) } th { (t.ws_upper) } } }
+                                tbody {
+                                    @for (column, granted) in &numeric {
+                                        @let (lower, upper) = typed(column);
+                                        @let (lo_hint, hi_hint) = granted.clone().unwrap_or_default();
+                                        tr {
+                                            td { code { (column) } }
+                                            td { input type="text" inputmode="decimal" name={ "lower." (column) }
+                                                aria-label={ (column) " " (t.ws_lower) } placeholder=(lo_hint) value=(lower); }
+                                            td { input type="text" inputmode="decimal" name={ "upper." (column) }
+                                                aria-label={ (column) " " (t.ws_upper) } placeholder=(hi_hint) value=(upper); }
+                                        }
+                                    }
+                                }
+                            }
+                            p.hint { (t.ws_clamp_hint) }
+                        }
+                    }
                 }
                 div.form-buttons { button.primary type="submit" { (t.ws_run) } }
             }
@@ -510,15 +656,17 @@ fn recent_section(lang: Lang, id: WorkspaceId, queries: &[QueryView]) -> Markup 
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RunFields {
-    #[serde(default)]
-    sql: String,
-    #[serde(default)]
-    env: String,
-    #[serde(default)]
-    epsilon: String,
+/// A contribution-bound field: empty is "the default", otherwise a whole number of at least 1
+/// (the cap is the app's to check, so its message names it).
+fn parse_count(raw: &str) -> Result<Option<u32>, ()> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    match raw.parse::<u32>() {
+        Ok(v) if v >= 1 => Ok(Some(v)),
+        _ => Err(()),
+    }
 }
 
 /// The ε field: empty is "the default", otherwise a positive finite number.
@@ -537,19 +685,21 @@ fn parse_epsilon(raw: &str) -> Result<Option<f64>, ()> {
 pub(crate) async fn run(
     State(state): State<ApiState>,
     Path(id): Path<String>,
-    Posted { me, form }: Posted<RunFields>,
+    Posted { me, form }: Posted<Vec<(String, String)>>,
 ) -> Response {
     let Ok(id) = id.parse::<WorkspaceId>() else {
         return me.chrome.fail(NOT_FOUND);
     };
     let t = me.lang().texts();
+    let Some(mut form) = EditorFields::from_pairs(form) else {
+        return me
+            .chrome
+            .error_page(StatusCode::BAD_REQUEST, t.error_title, t.bad_form);
+    };
     let sql = crate::pages::multiline(&form.sql);
+    form.sql.clone_from(&sql);
     let typed = Forms {
-        editor: EditorFields {
-            sql: sql.clone(),
-            env: form.env.clone(),
-            epsilon: form.epsilon.clone(),
-        },
+        editor: form.clone(),
         dev: DevFields::default(),
     };
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
@@ -561,11 +711,27 @@ pub(crate) async fn run(
         let shown = Some(Notice::Error(t.ws_bad_epsilon.to_owned()));
         return render(&state, &me, id, shown, unprocessable, &typed).await;
     };
+    let (Ok(groups), Ok(rows)) = (
+        parse_count(&form.groups_per_unit),
+        parse_count(&form.rows_per_unit),
+    ) else {
+        let shown = Some(Notice::Error(t.ws_bad_contribution.to_owned()));
+        return render(&state, &me, id, shown, unprocessable, &typed).await;
+    };
+    let bounds = match form.clamp_bounds() {
+        Ok(bounds) => bounds,
+        Err(column) => {
+            let shown = Some(Notice::Error(fill(t.ws_bad_bounds, &[&column])));
+            return render(&state, &me, id, shown, unprocessable, &typed).await;
+        }
+    };
     let request = QueryRequest {
         env,
         sql,
         epsilon,
-        bounds: Default::default(),
+        bounds,
+        max_groups_per_unit: groups,
+        max_rows_per_unit: rows,
     };
     match state.app.run_query(&me.ctx, id, request).await {
         Ok(view) => Redirect::to(&query_href(id, view.id)).into_response(),
@@ -688,6 +854,10 @@ pub(crate) async fn query(
                 dt { (t.ws_env) } dd { (env_label(t, &q.env)) }
                 dt { (t.ws_at) } dd { (when(q.created_at)) }
                 dt { (t.ws_budget_spent) } dd { "ε = " (epsilon(q.budget_spent.epsilon)) " · δ = " (delta(q.budget_spent.delta)) }
+                @if let Some(c) = q.contribution {
+                    dt { (t.ws_contribution) }
+                    dd { "L = " (c.groups_per_unit) " · C = " (c.rows_per_unit) " " small.muted { (fill(t.ws_contribution_n, &[&c.groups_per_unit.to_string(), &c.rows_per_unit.to_string()])) } }
+                }
                 dt { (t.ws_suppressed) } dd { (fill(t.ws_suppressed_n, &[&q.suppressed_groups.to_string(), &q.suppressed_rows.to_string()])) }
                 dt { (t.ws_metering) } dd {
                     (fill(t.ws_metering_n, &[
@@ -789,13 +959,22 @@ fn verdict(t: &Texts, p: &Production) -> Markup {
                 dt { (t.ws_dp_cost) } dd { "ε = " (epsilon(e.cost.epsilon)) " · δ = " (delta(e.cost.delta)) }
                 dt { (t.ws_dp_mechanism) } dd { (e.mechanism) }
                 @if let Some(k) = e.threshold { dt { (t.ws_dp_threshold) } dd { (k) } }
+                @if let Some(c) = e.contribution {
+                    dt { (t.ws_contribution) } dd { "L = " (c.groups_per_unit) " · C = " (c.rows_per_unit) }
+                }
             }
             @if !e.columns.is_empty() {
                 table.data.estimate {
                     thead { tr { th { (t.ws_column) } th { (t.ws_ci95) } } }
                     tbody {
-                        @for (column, ci) in &e.columns {
-                            tr { td { code { (column) } } td.num { "±" (format!("{ci:.2}")) } }
+                        @for c in &e.columns {
+                            tr {
+                                td { code { (c.column) } }
+                                td.num {
+                                    @if c.per_rows { (fill(t.ws_mean_per_rows, &[&format!("{:.2}", c.ci95)])) }
+                                    @else { "±" (format!("{:.2}", c.ci95)) }
+                                }
+                            }
                         }
                     }
                 }
@@ -825,6 +1004,47 @@ mod tests {
         let long = "x ".repeat(100);
         assert!(sql_summary(&long).ends_with('…'));
         assert_eq!(sql_summary(&long).chars().count(), 91);
+    }
+
+    #[test]
+    fn contribution_fields_accept_empty_or_a_whole_number() {
+        assert_eq!(parse_count(""), Ok(None));
+        assert_eq!(parse_count(" 3 "), Ok(Some(3)));
+        assert_eq!(parse_count("0"), Err(()));
+        assert_eq!(parse_count("1.5"), Err(()));
+        assert_eq!(parse_count("-2"), Err(()));
+    }
+
+    #[test]
+    fn the_editor_reads_bounds_as_pairs_and_refuses_unknown_fields() {
+        let pairs = |list: &[(&str, &str)]| {
+            list.iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<Vec<_>>()
+        };
+        let fields = EditorFields::from_pairs(pairs(&[
+            ("sql", "SELECT 1"),
+            ("lower.t.a", "0"),
+            ("upper.t.a", "10"),
+            ("lower.t.b", ""),
+            ("upper.t.b", ""),
+            ("groups_per_unit", "2"),
+        ]))
+        .unwrap();
+        assert_eq!(fields.groups_per_unit, "2");
+        let bounds = fields.clamp_bounds().unwrap();
+        assert_eq!(bounds.len(), 1);
+        assert_eq!(bounds["t.a"], (0.0, 10.0));
+        let half = EditorFields::from_pairs(pairs(&[("lower.t.a", "0")])).unwrap();
+        assert_eq!(half.clamp_bounds(), Err("t.a".to_owned()));
+        let reversed =
+            EditorFields::from_pairs(pairs(&[("lower.t.a", "5"), ("upper.t.a", "1")])).unwrap();
+        assert!(reversed.clamp_bounds().is_err());
+        assert!(EditorFields::from_pairs(pairs(&[("admin", "1")])).is_none());
+        let many: Vec<(String, String)> = (0..=MAX_BOUND_FIELDS)
+            .map(|i| (format!("lower.t.c{i}"), "0".to_owned()))
+            .collect();
+        assert!(EditorFields::from_pairs(many).is_none());
     }
 
     #[test]
