@@ -68,9 +68,9 @@ pub use shuyu_engine::{
     ImportOptions, KeyRing, MASTER_KEY_ENV, ObjectStorage, Progress, S3Storage, Secret,
 };
 pub use shuyu_grant::{
-    ClampBounds, FieldRequest, FusionColumn, FusionCommand, FusionDeclaration, FusionState,
-    FusionUnit, Grant, GrantEvent, GrantState, GrantStatus, NewGrant, ResourceRequest, Scenario,
-    ScenarioCategory, Term,
+    ClampBounds, FieldRequest, FusionColumn, FusionCommand, FusionDeclaration, FusionError,
+    FusionState, FusionUnit, Grant, GrantEvent, GrantState, GrantStatus, NewGrant, ResourceRequest,
+    Scenario, ScenarioCategory, Term,
 };
 pub use shuyu_store::FreezeLift;
 pub use sso::{
@@ -82,7 +82,7 @@ pub use workspaces::{
     DevMode, DevTableInfo, DpEstimate, Env, FusionView, LedgerView, MAX_DEV_ROWS,
     MAX_GROUPS_PER_UNIT, MAX_ROWS_PER_UNIT, MeteringView, PopulationLedgerView, Production,
     QueryRequest, QueryView, ResultColumn, ResultTable, SpendView, TotalsView, WorkspaceField,
-    WorkspaceTable, WorkspaceView,
+    WorkspaceTable, WorkspaceView, fusion_declaration,
 };
 
 /// The source of "now". Only the binary implements it with the wall clock.

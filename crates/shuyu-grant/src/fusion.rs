@@ -72,6 +72,12 @@ pub enum FusionError {
     },
     #[error("give a reason (1 to {max} characters)")]
     Reason { max: usize },
+    #[error(
+        "column entry {index} is not `name:type` or `name:type:control` (types: string, integer, decimal, date, timestamp, boolean; controls: visible, aggregate_only, group_by, join_key, compare_only, denied)"
+    )]
+    ColumnSpec { index: usize },
+    #[error("the join key is `column:resident_id` or `column:credit_code`")]
+    UnitSpec,
 }
 
 impl FusionError {
@@ -90,6 +96,8 @@ impl FusionError {
             | FusionError::UnitDenied { .. } => "unit".into(),
             FusionError::Transition { .. } => "state".into(),
             FusionError::Reason { .. } => "reason".into(),
+            FusionError::ColumnSpec { index } => format!("columns[{index}]"),
+            FusionError::UnitSpec => "unit".into(),
         }
     }
 }
@@ -200,6 +208,72 @@ impl FusionDeclaration {
             })
             .collect()
     }
+}
+
+const FIELD_TYPES: [FieldType; 6] = [
+    FieldType::String,
+    FieldType::Integer,
+    FieldType::Decimal,
+    FieldType::Date,
+    FieldType::Timestamp,
+    FieldType::Boolean,
+];
+
+/// Reads the columns written as text, one entry per line or comma: `name:type` (imported, not
+/// exposed) or `name:type:control`, e.g. `member_id:string:join_key, spend:decimal:aggregate_only`.
+/// Blank entries are skipped; the names are checked by [`FusionDeclaration::check`].
+pub fn parse_columns(text: &str) -> Result<Vec<FusionColumn>, FusionError> {
+    text.split([',', '\n'])
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .enumerate()
+        .map(|(index, entry)| {
+            let refused = || FusionError::ColumnSpec { index };
+            let mut parts = entry.split(':').map(str::trim);
+            let name = parts.next().filter(|n| !n.is_empty()).ok_or_else(refused)?;
+            let field_type = parts
+                .next()
+                .and_then(|t| FIELD_TYPES.iter().find(|f| f.as_str() == t))
+                .copied()
+                .ok_or_else(refused)?;
+            let control = match parts.next() {
+                None | Some("") => None,
+                Some(c) => Some(
+                    ColumnControl::ALL
+                        .iter()
+                        .find(|k| k.as_str() == c)
+                        .copied()
+                        .ok_or_else(refused)?,
+                ),
+            };
+            if parts.next().is_some() {
+                return Err(refused());
+            }
+            Ok(FusionColumn {
+                name: name.to_owned(),
+                field_type,
+                control,
+            })
+        })
+        .collect()
+}
+
+/// Reads the join key written as `column:resident_id` or `column:credit_code`; blank is none.
+pub fn parse_unit(text: &str) -> Result<Option<FusionUnit>, FusionError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let (column, format) = text.split_once(':').ok_or(FusionError::UnitSpec)?;
+    let format = match format.trim() {
+        "resident_id" => FormatKind::ResidentId,
+        "credit_code" => FormatKind::CreditCode,
+        _ => return Err(FusionError::UnitSpec),
+    };
+    Ok(Some(FusionUnit {
+        column: column.trim().to_owned(),
+        format,
+    }))
 }
 
 /// The stored state of a fusion import.
@@ -400,6 +474,40 @@ mod tests {
             check(&|d| d.columns[0].control = Some(ColumnControl::Denied)),
             "unit"
         );
+    }
+
+    #[test]
+    fn columns_and_the_join_key_are_read_from_text() {
+        let columns = parse_columns(
+            "member_id:string:join_key,\n spend : decimal : aggregate_only\nnote:string,",
+        )
+        .unwrap();
+        assert_eq!(
+            columns,
+            declaration().columns[..2]
+                .iter()
+                .cloned()
+                .chain([FusionColumn {
+                    name: "note".into(),
+                    field_type: FieldType::String,
+                    control: None,
+                }])
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(
+            parse_columns("a:string,b:text").unwrap_err().path(),
+            "columns[1]"
+        );
+        assert_eq!(
+            parse_columns("a:string:public").unwrap_err().path(),
+            "columns[0]"
+        );
+        assert_eq!(
+            parse_unit("member_id:resident_id").unwrap(),
+            declaration().unit
+        );
+        assert_eq!(parse_unit("  ").unwrap(), None);
+        assert_eq!(parse_unit("member_id:mobile").unwrap_err().path(), "unit");
     }
 
     #[test]

@@ -34,7 +34,7 @@ mod lifecycle;
 pub use error::GrantError;
 pub use fusion::{
     FusionColumn, FusionCommand, FusionDeclaration, FusionError, FusionEvent, FusionState,
-    FusionUnit, MAX_FUSION_COLUMNS, MAX_LEGAL_BASIS,
+    FusionUnit, MAX_FUSION_COLUMNS, MAX_LEGAL_BASIS, parse_columns, parse_unit,
 };
 pub use grant::{
     ClampBounds, FieldRequest, Grant, GrantedField, GrantedResource, NewGrant, ResourceRequest,

@@ -113,6 +113,23 @@ pub(super) fn view(grant: &Grant, f: StoredFusion) -> Result<FusionView, AppErro
     })
 }
 
+/// A declaration from its written form (the API's query parameters, the console's form): the
+/// columns as `name:type[:control]` entries separated by commas or lines, the join key as
+/// `column:resident_id|credit_code` (blank: none). Checked again, fully, by the request.
+pub fn fusion_declaration(
+    table: &str,
+    legal_basis: &str,
+    columns: &str,
+    unit: &str,
+) -> Result<FusionDeclaration, AppError> {
+    Ok(FusionDeclaration {
+        table: table.trim().to_owned(),
+        legal_basis: legal_basis.to_owned(),
+        columns: shuyu_grant::parse_columns(columns).map_err(|e| declaration_error(&e))?,
+        unit: shuyu_grant::parse_unit(unit).map_err(|e| declaration_error(&e))?,
+    })
+}
+
 fn declaration_error(e: &FusionError) -> AppError {
     AppError::InvalidFields(vec![(e.path(), e.to_string())])
 }

@@ -33,7 +33,7 @@ use shuyu_store::{StoredMetering, StoredQuery};
 
 pub use dev::MAX_DEV_ROWS;
 pub use dp::{DpEstimate, MAX_GROUPS_PER_UNIT, MAX_ROWS_PER_UNIT};
-pub use fusion::FusionView;
+pub use fusion::{FusionView, fusion_declaration};
 pub use result::{ResultColumn, ResultTable};
 pub use run::{Production, QueryRequest};
 
