@@ -139,17 +139,21 @@ impl From<&FusionView> for FusionOut {
     }
 }
 
-/// The declarations of an upload.
+/// The declarations of an upload. Missing ones are read as empty, so that the policy answers
+/// first and the use case then names what is missing.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct FusionParams {
     /// The table name in the workspace: lower-case letters, digits and `_`, starting with a letter.
+    #[serde(default)]
     pub table: String,
     /// The data's source and legal basis (required), e.g. `本企业会员数据，经用户授权`.
+    #[serde(default)]
     pub legal_basis: String,
     /// Every column of the file, `name:type` (imported, not exposed) or `name:type:control`,
     /// separated by commas, e.g. `member_id:string:join_key,spend:decimal:aggregate_only`.
+    #[serde(default)]
     pub columns: String,
     /// The join key / privacy unit: `column:resident_id` or `column:credit_code`.
     #[serde(default)]
