@@ -225,6 +225,15 @@ async fn render(
         }
         (budget_meter(lang, grant, &ledger))
         (tables_section(state, lang, &view))
+        section.card.fusion {
+            h2 { (t.fu_section) }
+            @if view.fusion.is_empty() {
+                p.muted { (t.fu_none) }
+            } @else {
+                (crate::pages::fusion::imports_table(state, me, t, &view.fusion, true))
+            }
+            p.hint { (t.fu_upload_hint) }
+        }
         @if may_prepare { (dev_form(t, &me.session.csrf, id, &forms.dev)) }
         @if may_query { (editor(t, &me.session.csrf, id, grant, &forms.editor)) }
         (recent_section(lang, id, &queries))
