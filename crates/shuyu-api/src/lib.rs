@@ -54,7 +54,8 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "catalog", description = "The public data catalog: resources, versions, approval, national registration (NAT-1), data quality issues (CAT-1, QLT-1)"),
         (name = "grants", description = "Grants of the secure domain (授权运营域): read, suspend, resume, revoke. No route creates a grant."),
         (name = "freezes", description = "Freezes (SBX-9): a merchant, an operator or a resource's supply stopped with a reason, and lifted with a reason"),
-        (name = "workspaces", description = "Workspaces of the secure domain: tables, development tables, queries in development and production, budget ledgers and metering")
+        (name = "workspaces", description = "Workspaces of the secure domain: tables, development tables, queries in development and production, budget ledgers and metering"),
+        (name = "fusion", description = "Fusion imports (CC18(3), ZW26): a merchant's own data in its workspace once the authority approves")
     )
 )]
 struct ApiDoc;

@@ -290,6 +290,41 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/api/v1/workspaces/{id}/ledger",
         Who::Roles(GRANT_READERS),
     ),
+    // Fusion imports (CC18(3)): the merchant uploads (its JSON body here is a 415, past the
+    // policy) and withdraws; only the authority approves, rejects and revokes. In this order on
+    // the import made below: approved, so rejecting and withdrawing are 409s, then revoked.
+    (
+        "POST",
+        "/api/v1/workspaces/{id}/fusion",
+        Who::Roles(WORKSPACE_USERS),
+    ),
+    (
+        "GET",
+        "/api/v1/workspaces/{id}/fusion",
+        Who::Roles(GRANT_READERS),
+    ),
+    ("GET", "/api/v1/fusion", Who::SignedIn),
+    ("GET", "/api/v1/fusion/{id}", Who::Roles(GRANT_READERS)),
+    (
+        "POST",
+        "/api/v1/fusion/{id}/approve",
+        Who::Roles(&[Role::Authority]),
+    ),
+    (
+        "POST",
+        "/api/v1/fusion/{id}/reject",
+        Who::Roles(&[Role::Authority]),
+    ),
+    (
+        "POST",
+        "/api/v1/fusion/{id}/withdraw",
+        Who::Roles(WORKSPACE_USERS),
+    ),
+    (
+        "POST",
+        "/api/v1/fusion/{id}/revoke",
+        Who::Roles(&[Role::Authority]),
+    ),
     // In this order on the demo grant: suspended, resumed, then revoked for good (a move the grant's
     // state no longer allows is a 409, which still shows the caller was allowed).
     (
@@ -440,6 +475,23 @@ async fn every_route_answers_every_role_as_the_policy_says() {
         refused.text()
     );
     let query_id = refused.json()["query_id"].as_str().unwrap().to_owned();
+    // A fusion import of that workspace by the merchant, pending review.
+    let upload = axum::http::Request::builder()
+        .method("POST")
+        .uri(format!(
+            "/api/v1/workspaces/{workspace_id}/fusion?table=members&legal_basis=%E7%94%A8%E6%88%B7%E6%8E%88%E6%9D%83&columns=tier:string:group_by"
+        ))
+        .header("content-type", "text/csv")
+        .header(
+            "cookie",
+            format!("shuyu_session={}", merchant.cookie.clone().unwrap()),
+        )
+        .header("x-csrf-token", merchant.csrf.clone().unwrap())
+        .body(axum::body::Body::from("tier\ngold\nsilver\n"))
+        .unwrap();
+    let fused = raw(&router, upload).await;
+    assert_eq!(fused.status, StatusCode::CREATED, "{}", fused.text());
+    let fusion_id = fused.json()["id"].as_str().unwrap().to_owned();
 
     let mut principals: Vec<(Option<Role>, Session)> = vec![(None, Session::default())];
     for role in Role::ALL {
@@ -466,6 +518,8 @@ async fn every_route_answers_every_role_as_the_policy_says() {
                         &token_id
                     } else if template.starts_with("/api/v1/imports") {
                         &job_id
+                    } else if template.starts_with("/api/v1/fusion") {
+                        &fusion_id
                     } else if template.starts_with("/api/v1/grants") {
                         &grant_id
                     } else if template.starts_with("/api/v1/workspaces") {
@@ -590,6 +644,9 @@ fn body_for(
         | "/api/v1/grants/{id}/resume"
         | "/api/v1/grants/{id}/revoke" => json!({"reason": format!("路线表测试 {label}")}),
         "/api/v1/workspaces/{id}/dev-tables" => json!({"mode": "sample", "rows": 10}),
+        "/api/v1/fusion/{id}/reject" | "/api/v1/fusion/{id}/revoke" => {
+            json!({"reason": format!("路线表测试 {label}")})
+        }
         "/api/v1/workspaces/{id}/queries" => json!({"env": "dev", "sql": "SELECT 1"}),
         "/api/v1/orgs/{id}/freeze"
         | "/api/v1/orgs/{id}/unfreeze"

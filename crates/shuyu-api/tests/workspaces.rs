@@ -15,7 +15,7 @@ mod common;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
-use common::{Reply, Session, assert_problem, call, login};
+use common::{Reply, Session, assert_problem, call, login, raw};
 use serde_json::{Value, json};
 use shuyu_app::{Ctx, NewOrg, NewPerson};
 use shuyu_core::{CreditCode, QueryId, RequestId, Role, WorkspaceId};
@@ -26,6 +26,170 @@ use shuyu_testkit::demo::data::DemoDataset;
 
 const GROUPED: &str = "SELECT insurance_type, COUNT(*) AS n FROM social_insurance GROUP BY insurance_type ORDER BY insurance_type";
 const ROWS: u64 = 300;
+
+const MEMBERS_QUERY: &str = "table=members&legal_basis=%E6%9C%AC%E4%BC%81%E4%B8%9A%E4%BC%9A%E5%91%98%E6%95%B0%E6%8D%AE&columns=member_id:string:join_key,tier:string:group_by&unit=member_id:resident_id";
+
+/// Uploads a fusion import's CSV with its declarations (`query`) as `session`.
+async fn upload_fusion(
+    router: &Router,
+    session: &Session,
+    ws: &str,
+    query: &str,
+    csv: &str,
+) -> Reply {
+    let mut request = axum::http::Request::builder()
+        .method("POST")
+        .uri(format!("/api/v1/workspaces/{ws}/fusion?{query}"))
+        .header("content-type", "text/csv");
+    if let (Some(cookie), Some(csrf)) = (&session.cookie, &session.csrf) {
+        request = request
+            .header("cookie", format!("shuyu_session={cookie}"))
+            .header("x-csrf-token", csrf);
+    }
+    raw(
+        router,
+        request
+            .body(axum::body::Body::from(csv.to_owned()))
+            .unwrap(),
+    )
+    .await
+}
+
+/// The merchant's member list over the first insured persons (resident IDs of the demo data).
+fn members_csv() -> String {
+    let csv = String::from_utf8(DemoDataset::SocialInsurance.csv(ROWS, CsvEncoding::Utf8)).unwrap();
+    let ids: std::collections::BTreeSet<&str> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next())
+        .collect();
+    let mut out = String::from("member_id,tier\n");
+    for id in ids {
+        out.push_str(&format!("{id},gold\n"));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_fusion_import_is_uploaded_reviewed_by_the_authority_and_listed_over_http() {
+    let t = TestApp::sqlite().await;
+    let (router, analyst, ws) = setup(&t).await;
+    let reply = upload_fusion(&router, &analyst, &ws, MEMBERS_QUERY, &members_csv()).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    let import = reply.json();
+    assert_eq!(
+        reply.headers[header::LOCATION].to_str().unwrap(),
+        import["href"].as_str().unwrap()
+    );
+    assert_eq!(import["state"], "pending");
+    assert_eq!(import["unit_column"], "member_id");
+    assert_eq!(import["unit_format"], "resident_id");
+    assert_eq!(import["quality"].as_array().unwrap().len(), 2);
+    let href = import["href"].as_str().unwrap().to_owned();
+
+    // Bad declarations are problems naming the field; nothing is stored.
+    let cases = [
+        (
+            MEMBERS_QUERY.replace("table=members", "table=clinic_visits"),
+            "table",
+        ),
+        (
+            MEMBERS_QUERY
+                .replace("table=members", "table=others")
+                .replace(
+                    "legal_basis=%E6%9C%AC%E4%BC%81%E4%B8%9A%E4%BC%9A%E5%91%98%E6%95%B0%E6%8D%AE",
+                    "legal_basis=%20",
+                ),
+            "legal_basis",
+        ),
+        (
+            MEMBERS_QUERY
+                .replace("table=members", "table=others")
+                .replace("tier:string:group_by", "tier:text"),
+            "columns[1]",
+        ),
+    ];
+    for (query, field) in cases {
+        let reply = upload_fusion(&router, &analyst, &ws, &query, &members_csv()).await;
+        let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(problem.to_string().contains(field), "{field}: {problem}");
+    }
+    let listed = call(
+        &router,
+        "GET",
+        &format!("/api/v1/workspaces/{ws}/fusion"),
+        &analyst,
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+
+    // The analyst cannot approve its own data; the authority does.
+    let approve = format!("{href}/approve");
+    let reply = call(&router, "POST", &approve, &analyst, None).await;
+    assert_problem(&reply, StatusCode::FORBIDDEN);
+    let authority = login(&t, &router, "authority").await;
+    let pending = call(
+        &router,
+        "GET",
+        "/api/v1/fusion?state=pending",
+        &authority,
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(pending.as_array().unwrap().len(), 1, "{pending}");
+    let reply = call(&router, "POST", &approve, &authority, None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(reply.json()["state"], "approved");
+    let reply = call(&router, "POST", &approve, &authority, None).await;
+    assert_problem(&reply, StatusCode::CONFLICT);
+    let view = call(
+        &router,
+        "GET",
+        &format!("/api/v1/workspaces/{ws}"),
+        &analyst,
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(view["fusion"][0]["state"], "approved", "{view}");
+
+    // The table is in the workspace: a development query counts its (hashed) members.
+    let reply = query(
+        &router,
+        &analyst,
+        &ws,
+        "dev",
+        "SELECT tier, COUNT(*) AS n FROM members GROUP BY tier",
+    )
+    .await;
+    let run = created(&reply);
+    assert_eq!(run["result"]["rows"][0][0], "gold", "{run}");
+
+    // Revoking needs a reason; then the table is gone.
+    let revoke = format!("{href}/revoke");
+    let reply = call(
+        &router,
+        "POST",
+        &revoke,
+        &authority,
+        Some(json!({"reason": " "})),
+    )
+    .await;
+    assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    let reply = call(
+        &router,
+        "POST",
+        &revoke,
+        &authority,
+        Some(json!({"reason": "用户撤回授权"})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(reply.json()["reason"], "用户撤回授权");
+}
 
 /// Imports the demo data and returns the API, the analyst's session and the demo workspace's id.
 async fn setup(t: &TestApp) -> (Router, Session, String) {
@@ -403,6 +567,9 @@ async fn other_organisations_get_403_or_404_on_every_workspace_route_and_learn_n
         prod["id"].as_str().unwrap().to_owned(),
         refused_id,
     ];
+    let fusion = upload_fusion(&router, &analyst, &ws, MEMBERS_QUERY, &members_csv()).await;
+    assert_eq!(fusion.status, StatusCode::CREATED, "{}", fusion.text());
+    let fusion_href = fusion.json()["href"].as_str().unwrap().to_owned();
     let stored_before = call(
         &router,
         "GET",
@@ -421,6 +588,8 @@ async fn other_organisations_get_403_or_404_on_every_workspace_route_and_learn_n
         "social_insurance".into(),
         "clinic_visits".into(),
         "insurance_type".into(),
+        "members".into(),
+        "member_id".into(),
         "SELECT".into(),
         "select".into(),
     ];
@@ -445,6 +614,11 @@ async fn other_organisations_get_403_or_404_on_every_workspace_route_and_learn_n
         let list = call(&router, "GET", "/api/v1/workspaces", session, None).await;
         assert_eq!(list.status, StatusCode::OK, "{who}: {}", list.text());
         assert!(!list.text().contains(&ws), "{who}: {}", list.text());
+        let list = call(&router, "GET", "/api/v1/fusion", session, None).await;
+        assert_eq!(list.status, StatusCode::OK, "{who}: {}", list.text());
+        assert_eq!(list.text(), "[]", "{who}");
+        let reply = upload_fusion(&router, session, &ws, MEMBERS_QUERY, &members_csv()).await;
+        assert_problem(&reply, StatusCode::FORBIDDEN);
 
         let mut attempts: Vec<(&str, String, Option<Value>)> = vec![
             ("GET", format!("/api/v1/workspaces/{ws}"), None),
@@ -465,6 +639,20 @@ async fn other_organisations_get_403_or_404_on_every_workspace_route_and_learn_n
             ),
             ("GET", format!("/api/v1/workspaces/{ws}/queries"), None),
             ("GET", format!("/api/v1/workspaces/{ws}/ledger"), None),
+            ("GET", format!("/api/v1/workspaces/{ws}/fusion"), None),
+            ("GET", fusion_href.clone(), None),
+            ("POST", format!("{fusion_href}/approve"), None),
+            (
+                "POST",
+                format!("{fusion_href}/reject"),
+                Some(json!({"reason": "x"})),
+            ),
+            ("POST", format!("{fusion_href}/withdraw"), None),
+            (
+                "POST",
+                format!("{fusion_href}/revoke"),
+                Some(json!({"reason": "x"})),
+            ),
         ];
         for id in &query_ids {
             attempts.push(("GET", format!("/api/v1/workspaces/{ws}/queries/{id}"), None));

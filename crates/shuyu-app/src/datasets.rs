@@ -235,6 +235,11 @@ impl DataStore {
         Ok(())
     }
 
+    /// The importer's options (batch size and the like).
+    pub(crate) fn options(&self) -> ImportOptions {
+        self.options
+    }
+
     /// Makes the objects under `prefix` readable and writable with `key`.
     pub(crate) fn insert_key(&self, prefix: &Path, key: shuyu_engine::DataKey) {
         self.keys.insert(prefix, key);
@@ -396,6 +401,46 @@ fn import_error(err: ImportError) -> AppError {
         | ImportError::Csv { .. }
         | ImportError::ParquetInput(_) => AppError::invalid("file", err),
         ImportError::Write(_) | ImportError::Io(_) => AppError::Internal(err.to_string()),
+    }
+}
+
+/// Runs the engine's synchronous importer of `source` (checked against `fields`) into `target` of
+/// `store` on a blocking thread. The importer deletes `target` on its own errors.
+pub(crate) async fn run_engine_import(
+    store: Arc<dyn ObjectStore>,
+    source: ImportSource,
+    fields: Vec<ImportField>,
+    target: Path,
+    options: ImportOptions,
+    mut progress: ProgressFn,
+) -> Result<ImportReport, AppError> {
+    let handle = tokio::runtime::Handle::current();
+    let imported = tokio::task::spawn_blocking(move || {
+        handle.block_on(async move {
+            let progress = &mut *progress;
+            match source {
+                ImportSource::Csv(input) => {
+                    shuyu_engine::import_csv(input, &fields, store, &target, options, progress)
+                        .await
+                }
+                ImportSource::ParquetFile(file) => {
+                    shuyu_engine::import_parquet(file, &fields, store, &target, options, progress)
+                        .await
+                }
+                ImportSource::ParquetSpooled(spooled) => {
+                    shuyu_engine::import_parquet(
+                        spooled, &fields, store, &target, options, progress,
+                    )
+                    .await
+                }
+            }
+        })
+    })
+    .await;
+    match imported {
+        Ok(Ok(report)) => Ok(report),
+        Ok(Err(e)) => Err(import_error(e)),
+        Err(e) => Err(AppError::Internal(format!("the import task failed: {e}"))),
     }
 }
 
@@ -577,7 +622,7 @@ impl App {
         id: DatasetId,
         by: PersonId,
         source: ImportSource,
-        mut progress: ProgressFn,
+        progress: ProgressFn,
     ) -> Result<DatasetView, AppError> {
         let data = Arc::clone(self.data()?);
         let ring = data.ring()?;
@@ -602,61 +647,21 @@ impl App {
         data.keys.insert(&prefix, key);
         let forget = |data: &DataStore| data.keys.remove(&prefix);
 
-        let store = Arc::clone(&data.objects);
-        let options = data.options;
-        let task_staging = staging.clone();
-        let handle = tokio::runtime::Handle::current();
-        let imported = tokio::task::spawn_blocking(move || {
-            handle.block_on(async move {
-                let progress = &mut *progress;
-                match source {
-                    ImportSource::Csv(input) => {
-                        shuyu_engine::import_csv(
-                            input,
-                            &fields,
-                            store,
-                            &task_staging,
-                            options,
-                            progress,
-                        )
-                        .await
-                    }
-                    ImportSource::ParquetFile(file) => {
-                        shuyu_engine::import_parquet(
-                            file,
-                            &fields,
-                            store,
-                            &task_staging,
-                            options,
-                            progress,
-                        )
-                        .await
-                    }
-                    ImportSource::ParquetSpooled(spooled) => {
-                        shuyu_engine::import_parquet(
-                            spooled,
-                            &fields,
-                            store,
-                            &task_staging,
-                            options,
-                            progress,
-                        )
-                        .await
-                    }
-                }
-            })
-        })
+        let imported = run_engine_import(
+            Arc::clone(&data.objects),
+            source,
+            fields,
+            staging.clone(),
+            data.options,
+            progress,
+        )
         .await;
         let report: ImportReport = match imported {
-            Ok(Ok(report)) => report,
-            Ok(Err(e)) => {
-                forget(&data);
-                return Err(import_error(e));
-            }
+            Ok(report) => report,
             Err(e) => {
                 let _ = data.objects.delete(&staging).await;
                 forget(&data);
-                return Err(AppError::Internal(format!("the import task failed: {e}")));
+                return Err(e);
             }
         };
         if self

@@ -354,6 +354,13 @@ impl From<AppError> for UploadError {
     }
 }
 
+fn over_limit() -> AppError {
+    AppError::Invalid {
+        field: "file",
+        message: "the upload is over the size limit".into(),
+    }
+}
+
 impl App {
     /// Spools an upload into `resource` from `stream` encrypted (`App::spool`), within `limit`
     /// bytes: a `declared` size or a stream over it is refused, audited as a failed
@@ -372,13 +379,50 @@ impl App {
         S: futures_util::Stream<Item = Result<B, E>>,
         B: AsRef<[u8]>,
     {
-        use futures_util::StreamExt;
-        let over_limit = || AppError::Invalid {
-            field: "file",
-            message: "the upload is over the size limit".into(),
-        };
-        if declared.is_some_and(|n| n > limit) {
+        let spooled = self.spool_within(kind, declared, limit, stream).await;
+        if let Err(UploadError::TooLarge { .. }) = &spooled {
             self.import_refused(ctx, resource, over_limit()).await;
+        }
+        spooled
+    }
+
+    /// Spools a fusion upload into `workspace` like [`App::spool_upload`]; an upload over the
+    /// limit is audited as a failed `fusion.request`.
+    pub async fn spool_fusion_upload<S, B, E>(
+        &self,
+        ctx: &Ctx,
+        workspace: shuyu_core::WorkspaceId,
+        kind: UploadKind,
+        declared: Option<u64>,
+        limit: u64,
+        stream: S,
+    ) -> Result<(crate::ImportSource, u64), UploadError>
+    where
+        S: futures_util::Stream<Item = Result<B, E>>,
+        B: AsRef<[u8]>,
+    {
+        let spooled = self.spool_within(kind, declared, limit, stream).await;
+        if let Err(UploadError::TooLarge { .. }) = &spooled {
+            self.fusion_refused(ctx, workspace, over_limit()).await;
+        }
+        spooled
+    }
+
+    /// Spools `stream` encrypted within `limit` bytes (a `declared` size over it is refused before
+    /// anything is read).
+    async fn spool_within<S, B, E>(
+        &self,
+        kind: UploadKind,
+        declared: Option<u64>,
+        limit: u64,
+        stream: S,
+    ) -> Result<(crate::ImportSource, u64), UploadError>
+    where
+        S: futures_util::Stream<Item = Result<B, E>>,
+        B: AsRef<[u8]>,
+    {
+        use futures_util::StreamExt;
+        if declared.is_some_and(|n| n > limit) {
             return Err(UploadError::TooLarge { limit });
         }
         let mut spool = self.spool()?;
@@ -387,7 +431,6 @@ impl App {
             let chunk = chunk.map_err(|_| UploadError::Interrupted)?;
             let chunk = chunk.as_ref();
             if spool.written() + chunk.len() as u64 > limit {
-                self.import_refused(ctx, resource, over_limit()).await;
                 return Err(UploadError::TooLarge { limit });
             }
             std::io::Write::write_all(&mut spool, chunk)

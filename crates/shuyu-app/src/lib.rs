@@ -68,8 +68,9 @@ pub use shuyu_engine::{
     ImportOptions, KeyRing, MASTER_KEY_ENV, ObjectStorage, Progress, S3Storage, Secret,
 };
 pub use shuyu_grant::{
-    ClampBounds, FieldRequest, Grant, GrantEvent, GrantState, GrantStatus, NewGrant,
-    ResourceRequest, Scenario, ScenarioCategory, Term,
+    ClampBounds, FieldRequest, FusionColumn, FusionCommand, FusionDeclaration, FusionError,
+    FusionState, FusionUnit, Grant, GrantEvent, GrantState, GrantStatus, NewGrant, ResourceRequest,
+    Scenario, ScenarioCategory, Term,
 };
 pub use shuyu_sandbox::QueryDomain;
 pub use shuyu_store::FreezeLift;
@@ -79,9 +80,10 @@ pub use sso::{
 };
 pub use tokens::IssuedToken;
 pub use workspaces::{
-    ColumnError, Contribution, DevMode, DevTableInfo, DpEstimate, Env, LedgerView, MAX_DEV_ROWS,
-    MeteringView, PopulationLedgerView, Production, QueryRequest, QueryView, ResultColumn,
-    ResultTable, SpendView, TotalsView, WorkspaceField, WorkspaceTable, WorkspaceView,
+    ColumnError, Contribution, DevMode, DevTableInfo, DpEstimate, Env, FusionView, LedgerView,
+    MAX_DEV_ROWS, MeteringView, PopulationLedgerView, Production, QueryRequest, QueryView,
+    ResultColumn, ResultTable, SpendView, TotalsView, WorkspaceField, WorkspaceTable,
+    WorkspaceView, fusion_declaration,
 };
 
 /// The source of "now". Only the binary implements it with the wall clock.

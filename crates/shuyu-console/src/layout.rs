@@ -29,6 +29,7 @@ pub(crate) enum Section {
     Resources,
     Grants,
     Workspaces,
+    Fusion,
 }
 
 #[derive(Debug, Clone)]
@@ -158,6 +159,20 @@ impl Chrome {
                 href: "/workspaces",
                 label: t.nav_workspaces,
                 section: Section::Workspaces,
+            });
+        }
+        // The authority reviews fusion imports (CC18(3)) of every workspace.
+        if may(
+            Action::FusionReview,
+            &Resource::Grant {
+                merchant: person.org,
+                operator: person.org,
+            },
+        ) {
+            nav.push(NavItem {
+                href: "/fusion",
+                label: t.nav_fusion,
+                section: Section::Fusion,
             });
         }
         if may(Action::AuditSearch, &Resource::AuditTrail) {

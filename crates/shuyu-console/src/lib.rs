@@ -117,6 +117,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/grants", get(pages::grants::list))
         .route("/grants/{id}", get(pages::grants::detail))
         .route("/grants/{id}/move", post(pages::grants::move_grant))
+        .route("/fusion", get(pages::fusion::list))
+        .route("/fusion/{id}/move", post(pages::fusion::move_fusion))
         .route("/workspaces", get(pages::workspaces::list))
         .route("/workspaces/{id}", get(pages::workspaces::page))
         .route("/workspaces/{id}/dev", post(pages::workspaces::prepare))

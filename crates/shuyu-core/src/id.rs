@@ -111,6 +111,11 @@ typed_id!(
     QueryId, "query"
 );
 typed_id!(
+    /// A fusion import: a merchant's own data brought into its workspace once the authority
+    /// approves (CC18(3), ZW26).
+    FusionId, "fusion import"
+);
+typed_id!(
     /// One HTTP request or CLI invocation; ties log lines and audit events together.
     RequestId, "request"
 );

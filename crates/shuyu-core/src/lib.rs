@@ -20,8 +20,8 @@ mod time;
 
 pub use credit_code::{CreditCode, CreditCodeError};
 pub use id::{
-    DatasetId, GrantId, IdError, OrgId, PersonId, QualityIssueId, QueryId, RequestId, ResourceId,
-    ResourceVersionId, TokenId, WorkspaceId,
+    DatasetId, FusionId, GrantId, IdError, OrgId, PersonId, QualityIssueId, QueryId, RequestId,
+    ResourceId, ResourceVersionId, TokenId, WorkspaceId,
 };
 pub use role::{OrgType, Role, RoleError};
 pub use text::{Name, TextError, Username};

@@ -27,10 +27,15 @@
 )]
 
 mod error;
+mod fusion;
 mod grant;
 mod lifecycle;
 
 pub use error::GrantError;
+pub use fusion::{
+    FusionColumn, FusionCommand, FusionDeclaration, FusionError, FusionEvent, FusionState,
+    FusionUnit, MAX_FUSION_COLUMNS, MAX_LEGAL_BASIS, parse_columns, parse_unit,
+};
 pub use grant::{
     ClampBounds, FieldRequest, Grant, GrantedField, GrantedResource, NewGrant, ResourceRequest,
     Scenario, ScenarioCategory, Term, desensitization_at_least_as_strict, valid_table_name,

@@ -158,6 +158,17 @@ pub enum Action {
     /// See an active freeze (target, who, when, why): the authority and supervisors all, an
     /// organisation the freezes that concern it.
     FreezeRead,
+    /// Ask to bring the merchant's own (social) data into its workspace for fusion computation
+    /// (CC18(3), ZW26): the merchant's cleared personnel (data-bearing: the file is imported into
+    /// the domain at once, pending the authority's review).
+    FusionRequest,
+    /// Withdraw a pending fusion import: the merchant's cleared personnel.
+    FusionWithdraw,
+    /// Approve or reject (with a reason) a pending fusion import: the authority only — neither the
+    /// operator nor the merchant approves its own data into the domain.
+    FusionReview,
+    /// Revoke an approved fusion import (its table leaves the workspace): the authority only.
+    FusionRevoke,
 }
 
 impl Action {
@@ -207,6 +218,10 @@ impl Action {
         Action::SupplyFreeze,
         Action::SupplyUnfreeze,
         Action::FreezeRead,
+        Action::FusionRequest,
+        Action::FusionWithdraw,
+        Action::FusionReview,
+        Action::FusionRevoke,
     ];
 
     /// The name used in audit events (`org.create`).
@@ -257,6 +272,10 @@ impl Action {
             Action::SupplyFreeze => "resource.supply_freeze",
             Action::SupplyUnfreeze => "resource.supply_unfreeze",
             Action::FreezeRead => "freeze.read",
+            Action::FusionRequest => "fusion.request",
+            Action::FusionWithdraw => "fusion.withdraw",
+            Action::FusionReview => "fusion.review",
+            Action::FusionRevoke => "fusion.revoke",
         }
     }
 
@@ -270,6 +289,8 @@ impl Action {
                 | Action::DatasetImport
                 | Action::WorkspacePrepare
                 | Action::WorkspaceQuery
+                | Action::FusionRequest
+                | Action::FusionWithdraw
         )
     }
 
@@ -602,6 +623,10 @@ fn grant(actor: &Actor, action: Action, resource: &Resource, profile: &Profile) 
         (Action::WorkspacePrepare | Action::WorkspaceQuery, Resource::Grant { merchant, .. }) => {
             role == Merchant && *merchant == actor.org
         }
+        (Action::FusionRequest | Action::FusionWithdraw, Resource::Grant { merchant, .. }) => {
+            role == Merchant && *merchant == actor.org
+        }
+        (Action::FusionReview | Action::FusionRevoke, Resource::Grant { .. }) => role == Authority,
         (Action::OrgFreeze, Resource::Freeze { subject, .. }) => match subject {
             FreezeSubject::Merchant {
                 serving_operator, ..

@@ -614,6 +614,17 @@ fn workspace_table() {
             (WorkspaceQuery, &others, false),
             (WorkspacePrepare, &ours_as_merchant, role == Merchant),
             (WorkspacePrepare, &others, false),
+            // Fusion imports (CC18(3)): the merchant asks and withdraws; only the authority
+            // approves, rejects and revokes — never the operator or the merchant itself.
+            (FusionRequest, &ours_as_merchant, role == Merchant),
+            (FusionRequest, &ours_as_operator, false),
+            (FusionRequest, &others, false),
+            (FusionWithdraw, &ours_as_merchant, role == Merchant),
+            (FusionWithdraw, &others, false),
+            (FusionReview, &ours_as_merchant, role == Authority),
+            (FusionReview, &ours_as_operator, role == Authority),
+            (FusionRevoke, &ours_as_merchant, role == Authority),
+            (FusionRevoke, &ours_as_operator, role == Authority),
         ];
         for (action, resource, expected) in cases {
             assert_eq!(

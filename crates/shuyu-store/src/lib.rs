@@ -25,6 +25,7 @@ mod catalog;
 mod datasets;
 mod error;
 mod freezes;
+mod fusion;
 mod grants;
 mod orgs;
 mod people;
@@ -52,6 +53,7 @@ pub use catalog::{
 pub use datasets::StoredDataset;
 pub use error::StoreError;
 pub use freezes::{ALREADY_FROZEN, FreezeLift, FreezeTarget, StoredFreeze};
+pub use fusion::{FUSION_TABLE_TAKEN, STALE_FUSION, StoredFusion};
 pub use grants::STALE_GRANT;
 pub use sso::PendingSsoLogin;
 pub use tx::Tx;

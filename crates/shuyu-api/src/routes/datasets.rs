@@ -108,7 +108,7 @@ async fn list_datasets(
     Ok(Json(all.into_iter().map(DatasetOut::from).collect()))
 }
 
-fn too_large(limit: u64) -> Problem {
+pub(super) fn too_large(limit: u64) -> Problem {
     Problem::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "payload-too-large",
@@ -135,7 +135,7 @@ fn prefers_async(headers: &HeaderMap) -> bool {
 }
 
 /// The kind of upload its `Content-Type` names, if it is one we import.
-fn upload_kind(headers: &HeaderMap) -> Option<UploadKind> {
+pub(super) fn upload_kind(headers: &HeaderMap) -> Option<UploadKind> {
     let media = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -152,7 +152,7 @@ fn upload_kind(headers: &HeaderMap) -> Option<UploadKind> {
     }
 }
 
-fn unsupported_media_type() -> Problem {
+pub(super) fn unsupported_media_type() -> Problem {
     Problem::new(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported-media-type",

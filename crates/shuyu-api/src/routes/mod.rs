@@ -6,6 +6,7 @@ mod auth;
 mod catalog;
 mod datasets;
 mod freezes;
+mod fusion;
 mod grants;
 mod health;
 mod imports;
@@ -41,4 +42,5 @@ pub(crate) fn router() -> OpenApiRouter<ApiState> {
         .merge(grants::router())
         .merge(freezes::router())
         .merge(workspaces::router())
+        .merge(fusion::router())
 }

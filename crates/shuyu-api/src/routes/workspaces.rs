@@ -197,6 +197,8 @@ pub struct WorkspaceOut {
     pub href: String,
     pub grant: GrantOut,
     pub tables: Vec<WorkspaceTableOut>,
+    /// The workspace's fusion imports, every state (approved ones are tables of its sessions).
+    pub fusion: Vec<super::fusion::FusionOut>,
 }
 
 impl From<&WorkspaceView> for WorkspaceOut {
@@ -206,6 +208,11 @@ impl From<&WorkspaceView> for WorkspaceOut {
             href: workspace_path(view.id),
             grant: GrantOut::from(&view.grant),
             tables: view.tables.iter().map(WorkspaceTableOut::from).collect(),
+            fusion: view
+                .fusion
+                .iter()
+                .map(super::fusion::FusionOut::from)
+                .collect(),
         }
     }
 }

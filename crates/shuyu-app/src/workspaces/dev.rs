@@ -35,7 +35,7 @@ use rand::rngs::StdRng;
 use serde::Serialize;
 use shuyu_audit::Outcome;
 use shuyu_core::WorkspaceId;
-use shuyu_desensitize::{Context, HashKey, Sampler, TableRules, apply_batch, default_rule};
+use shuyu_desensitize::{Context, HashKey, Rule, Sampler, TableRules, apply_batch, default_rule};
 use shuyu_engine::KeyRing;
 use shuyu_grant::Grant;
 use shuyu_policy::{Action, Principal};
@@ -52,6 +52,31 @@ pub const MAX_DEV_ROWS: u32 = 10_000;
 
 /// Purpose label of the per-grant desensitization key derived from the master key.
 const HASH_KEY_PURPOSE: &[u8] = b"workspace-desensitization";
+
+/// The per-grant key of keyed hashes and date shifts in development tables (derived from the
+/// master key, so hashes do not join across grants).
+pub(super) fn hash_key(ring: &KeyRing, grant: &Grant) -> HashKey {
+    HashKey::from_bytes(*ring.derive_secret(HASH_KEY_PURPOSE, grant.id().to_string().as_bytes()))
+}
+
+/// The rule a development table applies to `plan`'s privacy-unit column of type `data_type`:
+/// the granted field's desensitization when the unit is granted, else a keyed hash. A fusion
+/// import's join key of the same kind gets the same rule, so development joins match.
+pub(super) fn unit_rule(plan: &TablePlan, data_type: &arrow_schema::DataType) -> Option<Rule> {
+    let unit = plan.unit.as_ref()?;
+    Some(
+        match plan
+            .fields
+            .iter()
+            .find(|(g, _)| g.name == unit.name().as_str())
+        {
+            Some((granted, spec)) => {
+                default_rule(granted.desensitization, Some(spec.format()), data_type)
+            }
+            None => default_rule(shuyu_profile::Desensitization::Hash, None, data_type),
+        },
+    )
+}
 
 #[derive(Serialize)]
 struct Prepared<'a> {
@@ -111,9 +136,7 @@ impl App {
         let data = Arc::clone(self.data()?);
         let ring = data.ring()?;
         let new_key = self.open_workspace_key(&data, &ring, &grant).await?;
-        let hash_key = HashKey::from_bytes(
-            *ring.derive_secret(HASH_KEY_PURPOSE, grant.id().to_string().as_bytes()),
-        );
+        let hash_key = hash_key(&ring, &grant);
         let mut rng = StdRng::from_seed(self.random_bytes());
         let now = self.now();
         let mut written: Vec<StoredDevTable> = Vec::new();
@@ -417,7 +440,7 @@ async fn simulate(
     })
 }
 
-async fn write_parquet(
+pub(super) async fn write_parquet(
     store: &Arc<dyn ObjectStore>,
     path: &Path,
     batch: &RecordBatch,

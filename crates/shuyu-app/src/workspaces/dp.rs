@@ -37,7 +37,7 @@ use shuyu_store::{StoredSpend, Tx};
 use super::QueryRequest;
 use super::result::ResultTable;
 use super::run::{Ending, GRANT_LEDGER, POPULATION_LEDGER, Run, metering_of, population_key};
-use super::tables::{TablePlan, datasets_of};
+use super::tables::{FusionPlan, TablePlan, Tables, datasets_of};
 use crate::{App, AppError};
 
 /// The share of the grant's budget a query spends unless it asks otherwise.
@@ -206,7 +206,7 @@ impl App {
     pub(crate) fn dp_control(
         &self,
         grant: &Grant,
-        plans: &[TablePlan],
+        plans: &Tables,
         plan: &LogicalPlan,
         request: &QueryRequest,
     ) -> Result<DpControl, AppError> {
@@ -222,7 +222,7 @@ impl App {
             ));
         }
         let mut bounds = BTreeMap::new();
-        for plan in plans {
+        for plan in plans.iter() {
             for (field, _) in &plan.fields {
                 if let Some(b) = field.bounds {
                     bounds.insert(
@@ -268,7 +268,7 @@ impl App {
     pub(crate) fn dp_preview(
         &self,
         grant: &Grant,
-        plans: &[TablePlan],
+        plans: &Tables,
         session: &SandboxSession,
         plan: &LogicalPlan,
         request: &QueryRequest,
@@ -287,7 +287,7 @@ impl App {
     pub(crate) async fn run_dp(
         &self,
         grant: &Grant,
-        plans: &[TablePlan],
+        plans: &Tables,
         session: &SandboxSession,
         plan: LogicalPlan,
         request: &QueryRequest,
@@ -308,20 +308,27 @@ impl App {
         for (resource, dataset) in datasets_of(plans) {
             extra.extend_from_slice(format!("\0{resource}:{dataset}").as_bytes());
         }
+        for fusion in &plans.fusion {
+            extra.extend_from_slice(format!("\0fusion:{}", fusion.id).as_bytes());
+        }
         let fingerprint = match session.fingerprint(&plan, &extra) {
             Ok(f) => f,
             Err(e) => return Ok(Ending::from(&e)),
         };
         // The population of the query: that of every scanned table (joins are on the units, so
         // they must describe the same register of persons or enterprises).
+        let scanned = |name: &str| run.fields.iter().any(|f| f.split('.').next() == Some(name));
         let mut populations: Vec<String> = plans
             .iter()
-            .filter(|p| {
-                run.fields
-                    .iter()
-                    .any(|f| f.split('.').next() == Some(p.name.as_str()))
-            })
+            .filter(|p| scanned(&p.name))
             .map(TablePlan::population)
+            .chain(
+                plans
+                    .fusion
+                    .iter()
+                    .filter(|f| scanned(&f.name))
+                    .map(FusionPlan::population),
+            )
             .collect();
         populations.sort();
         populations.dedup();

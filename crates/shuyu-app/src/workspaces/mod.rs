@@ -18,6 +18,7 @@
 
 mod dev;
 mod dp;
+mod fusion;
 mod result;
 mod run;
 mod tables;
@@ -32,6 +33,7 @@ use shuyu_store::{StoredMetering, StoredQuery};
 
 pub use dev::MAX_DEV_ROWS;
 pub use dp::{ColumnError, Contribution, DpEstimate};
+pub use fusion::{FusionView, fusion_declaration};
 pub use result::{ResultColumn, ResultTable};
 pub use run::{Production, QueryRequest};
 
@@ -103,12 +105,14 @@ impl std::str::FromStr for DevMode {
     }
 }
 
-/// A workspace as its people see it: the grant and its tables.
+/// A workspace as its people see it: the grant and its tables, and its fusion imports (every
+/// state; the approved ones are tables of its sessions too).
 #[derive(Debug, Clone)]
 pub struct WorkspaceView {
     pub id: WorkspaceId,
     pub grant: GrantView,
     pub tables: Vec<WorkspaceTable>,
+    pub fusion: Vec<FusionView>,
 }
 
 /// One table of a workspace.
@@ -243,7 +247,7 @@ pub(crate) fn amount_budget(epsilon_nano: u64, delta_atto: u64) -> PrivacyBudget
     .as_budget()
 }
 
-fn resource_of(grant: &Grant) -> Resource {
+pub(crate) fn resource_of(grant: &Grant) -> Resource {
     Resource::Grant {
         merchant: grant.merchant(),
         operator: grant.operator(),
@@ -333,11 +337,19 @@ impl App {
                 }
             })
             .collect();
+        let fusion = self
+            .store
+            .fusions_of_grant(grant.id())
+            .await?
+            .into_iter()
+            .map(|f| fusion::view(&grant, f))
+            .collect::<Result<_, _>>()?;
         let status = grant.status(self.now());
         Ok(WorkspaceView {
             id: workspace,
             grant: GrantView { grant, status },
             tables,
+            fusion,
         })
     }
 
@@ -390,14 +402,17 @@ impl App {
         let grant = self
             .authorized_workspace(ctx, workspace, Action::WorkspaceRead)
             .await?;
-        let plans = self.table_plans(&grant).await?;
+        let plans = self.session_tables(&grant).await?;
         let entity = self.legal_entity(&grant).await?;
         let (eps, delta) = self
             .store
             .ledger_total(run::GRANT_LEDGER, &grant.id().to_string())
             .await?;
-        let mut populations: Vec<String> =
-            plans.iter().map(tables::TablePlan::population).collect();
+        let mut populations: Vec<String> = plans
+            .iter()
+            .map(tables::TablePlan::population)
+            .chain(plans.fusion.iter().map(tables::FusionPlan::population))
+            .collect();
         populations.sort();
         populations.dedup();
         let mut population_views = Vec::new();

@@ -35,7 +35,7 @@ use shuyu_store::{StoredMetering, StoredQuery};
 
 use super::dp::{DpEstimate, PendingSpend};
 use super::result::ResultTable;
-use super::tables::TablePlan;
+use super::tables::{TablePlan, Tables};
 use super::{Env, QueryView, WORKSPACE, query_view};
 use crate::{App, AppError, Ctx, Object, QueryScope};
 
@@ -213,7 +213,7 @@ impl App {
         let ending = match self.grant_liveness(&grant, Action::WorkspaceQuery).await {
             Err(e) => Ending::Refused(e.to_string()),
             Ok(()) => {
-                let plans = self.table_plans(&grant).await?;
+                let plans = self.session_tables(&grant).await?;
                 match request.env {
                     Env::Dev => {
                         self.run_dev(&grant, &plans, &request, &mut run, cancel)
@@ -233,12 +233,12 @@ impl App {
     async fn run_dev(
         &self,
         grant: &Grant,
-        plans: &[TablePlan],
+        plans: &Tables,
         request: &QueryRequest,
         run: &mut Run,
         cancel: &CancellationToken,
     ) -> Result<Ending, AppError> {
-        if plans.iter().all(|p| p.dev.is_none()) {
+        if !plans.dev_has_tables() {
             return Ok(Ending::Refused(
                 "this workspace has no development tables yet: prepare them (a desensitized sample or simulated rows) first"
                     .into(),
@@ -274,7 +274,7 @@ impl App {
     async fn production_check(
         &self,
         grant: &Grant,
-        plans: &[TablePlan],
+        plans: &Tables,
         request: &QueryRequest,
     ) -> Result<(Production, Option<String>), AppError> {
         let refused = |reason: String| {
@@ -287,7 +287,7 @@ impl App {
                 None,
             )
         };
-        if plans.iter().all(|p| p.dataset.is_none()) {
+        if !plans.prod_has_data() {
             return Ok(refused("production has no data yet".into()));
         }
         let session = self.open_session(grant, plans, Env::Prod).await?;
@@ -317,7 +317,7 @@ impl App {
     fn output_check(
         &self,
         grant: &Grant,
-        plans: &[TablePlan],
+        plans: &Tables,
         session: &SandboxSession,
         plan: &LogicalPlan,
         request: &QueryRequest,
@@ -337,12 +337,12 @@ impl App {
     async fn run_prod(
         &self,
         grant: &Grant,
-        plans: &[TablePlan],
+        plans: &Tables,
         request: &QueryRequest,
         run: &mut Run,
         cancel: &CancellationToken,
     ) -> Result<Ending, AppError> {
-        if plans.iter().all(|p| p.dataset.is_none()) {
+        if !plans.prod_has_data() {
             return Ok(Ending::Refused(
                 "no granted resource has data yet: the source department must import a dataset first"
                     .into(),
@@ -569,13 +569,10 @@ struct QueryEvent<'a> {
 
 /// The output control of an `aggregate` grant: its minimum group size, and each table's privacy
 /// unit (a table without one is refused by the control: deny by default).
-pub(crate) fn aggregate_control(grant: &Grant, plans: &[TablePlan]) -> AggregateControl {
+pub(crate) fn aggregate_control(grant: &Grant, plans: &Tables) -> AggregateControl {
     AggregateControl {
         k: u64::from(grant.min_group_size()),
-        units: plans
-            .iter()
-            .filter_map(|p| p.unit_column().map(|u| (p.name.clone(), u)))
-            .collect(),
+        units: plans.units(),
         rows_per_unit: BTreeMap::new(),
     }
 }

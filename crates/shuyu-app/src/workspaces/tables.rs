@@ -1,9 +1,10 @@
 //! A workspace's tables: for each granted resource, its fields as granted, the dataset version its
 //! production table reads and the development table, and the sandbox sessions built from them.
 //!
-//! A session contains only the grant's tables (isolation by construction, SBX-2): its table specs
-//! are made here from the grant alone, and the session reads through a store that opens only those
-//! tables' objects (`shuyu_sandbox::ScopedStore`).
+//! A session contains only the grant's tables and the workspace's approved fusion imports
+//! (isolation by construction, SBX-2): its table specs are made here from the grant and the
+//! approved imports alone, and the session reads through a store that opens only those tables'
+//! objects (`shuyu_sandbox::ScopedStore`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,8 +12,8 @@ use std::sync::Arc;
 use object_store::ObjectStore;
 use object_store::path::Path;
 use shuyu_catalog::{FieldSpec, Resource as CatalogResource, ResourceId};
-use shuyu_core::DatasetId;
-use shuyu_grant::{Grant, GrantedField};
+use shuyu_core::{DatasetId, FusionId};
+use shuyu_grant::{FusionDeclaration, FusionState, Grant, GrantedField};
 use shuyu_profile::ColumnControl;
 use shuyu_quality::FormatKind;
 use shuyu_sandbox::{Limits, SandboxSession, SessionSpec, TableSpec};
@@ -78,7 +79,108 @@ impl TablePlan {
     }
 }
 
+/// One approved fusion import as a workspace table: production reads the merchant's rows as
+/// imported, with the declared controls; development reads the same rows with the join key
+/// hashed (all exposed columns visible: they are the merchant's own).
+#[derive(Debug, Clone)]
+pub(crate) struct FusionPlan {
+    pub id: FusionId,
+    pub name: String,
+    pub declaration: FusionDeclaration,
+    pub object_path: String,
+    pub dev_object_path: String,
+}
+
+impl FusionPlan {
+    /// The exposed columns: those declared with a control, and the join key (denied unless
+    /// declared otherwise) so that output control can count units.
+    pub fn columns(&self) -> Vec<String> {
+        self.declaration
+            .exposed()
+            .into_iter()
+            .map(|(c, _)| c)
+            .collect()
+    }
+
+    pub fn unit_column(&self) -> Option<String> {
+        self.declaration.unit.as_ref().map(|u| u.column.clone())
+    }
+
+    /// The data population of its units: the same kinds as a granted table's (persons or
+    /// enterprises), or the import's own.
+    pub fn population(&self) -> String {
+        match self.declaration.unit.as_ref().map(|u| u.format) {
+            Some(FormatKind::ResidentId) => "resident".to_owned(),
+            Some(FormatKind::CreditCode) => "enterprise".to_owned(),
+            _ => format!("fusion:{}", self.id),
+        }
+    }
+}
+
+/// The tables of a workspace's sessions: the granted tables (this derefs to them) and the
+/// approved fusion imports.
+#[derive(Debug, Clone)]
+pub(crate) struct Tables {
+    pub granted: Vec<TablePlan>,
+    pub fusion: Vec<FusionPlan>,
+}
+
+impl std::ops::Deref for Tables {
+    type Target = [TablePlan];
+    fn deref(&self) -> &[TablePlan] {
+        &self.granted
+    }
+}
+
+impl Tables {
+    /// Whether production has any table with data.
+    pub fn prod_has_data(&self) -> bool {
+        self.granted.iter().any(|p| p.dataset.is_some()) || !self.fusion.is_empty()
+    }
+
+    /// Whether development has any table.
+    pub fn dev_has_tables(&self) -> bool {
+        self.granted.iter().any(|p| p.dev.is_some()) || !self.fusion.is_empty()
+    }
+
+    /// Each table's privacy-unit column, granted tables and fusion imports alike.
+    pub fn units(&self) -> BTreeMap<String, String> {
+        self.granted
+            .iter()
+            .filter_map(|p| p.unit_column().map(|u| (p.name.clone(), u)))
+            .chain(
+                self.fusion
+                    .iter()
+                    .filter_map(|f| f.unit_column().map(|u| (f.name.clone(), u))),
+            )
+            .collect()
+    }
+}
+
 impl App {
+    /// The tables of `grant`'s sessions: its granted tables and its approved fusion imports.
+    pub(crate) async fn session_tables(&self, grant: &Grant) -> Result<Tables, AppError> {
+        let granted = self.table_plans(grant).await?;
+        let mut fusion = Vec::new();
+        for stored in self.store.fusions_of_grant(grant.id()).await? {
+            if stored.state != FusionState::Approved {
+                continue;
+            }
+            let declaration: FusionDeclaration = serde_json::from_str(&stored.declaration)
+                .map_err(|e| {
+                    AppError::Internal(format!("fusion import {}: declaration: {e}", stored.id))
+                })?;
+            fusion.push(FusionPlan {
+                id: stored.id,
+                name: stored.table,
+                declaration,
+                object_path: stored.object_path,
+                dev_object_path: stored.dev_object_path,
+            });
+        }
+        Ok(Tables { granted, fusion })
+    }
+
     /// The table plans of `grant`: its resources as granted, their data and development tables.
     pub(crate) async fn table_plans(&self, grant: &Grant) -> Result<Vec<TablePlan>, AppError> {
         let dev_tables = self.store.dev_tables(grant.id()).await?;
@@ -132,21 +234,23 @@ impl App {
     /// Opens the session of `env` over `plans`: production over the real datasets with the
     /// grant's column controls; development over the development tables, every column visible
     /// (their rows are desensitized or simulated). A table without data (no dataset yet, or no
-    /// development table) is not in the session.
+    /// development table) is not in the session. Approved fusion imports join both: production
+    /// with their declared controls, development with the join key hashed.
     pub(crate) async fn open_session(
         &self,
         grant: &Grant,
-        plans: &[TablePlan],
+        plans: &Tables,
         env: Env,
     ) -> Result<SandboxSession, AppError> {
         let data = Arc::clone(self.data()?);
         let ring = data.ring()?;
-        if env == Env::Dev && plans.iter().any(|p| p.dev.is_some()) {
-            // Development tables exist only once their workspace key was stored: this opens it.
+        if (env == Env::Dev && plans.iter().any(|p| p.dev.is_some())) || !plans.fusion.is_empty() {
+            // Development tables and fusion imports exist only once their workspace key was
+            // stored: this opens it.
             self.open_workspace_key(&data, &ring, grant).await?;
         }
         let mut tables = Vec::new();
-        for plan in plans {
+        for plan in plans.iter() {
             let columns = plan.columns();
             let (path, controls) = match env {
                 Env::Prod => {
@@ -169,6 +273,28 @@ impl App {
             };
             tables.push(TableSpec {
                 name: plan.name.clone(),
+                path: Path::from(path.as_str()),
+                columns,
+                controls,
+            });
+        }
+        for fusion in &plans.fusion {
+            let columns = fusion.columns();
+            let (path, controls) = match env {
+                Env::Prod => (
+                    fusion.object_path.clone(),
+                    fusion.declaration.exposed().into_iter().collect(),
+                ),
+                Env::Dev => (
+                    fusion.dev_object_path.clone(),
+                    columns
+                        .iter()
+                        .map(|c| (c.clone(), ColumnControl::Visible))
+                        .collect(),
+                ),
+            };
+            tables.push(TableSpec {
+                name: fusion.name.clone(),
                 path: Path::from(path.as_str()),
                 columns,
                 controls,

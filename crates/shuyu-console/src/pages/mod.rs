@@ -3,6 +3,7 @@
 pub(crate) mod audit;
 pub(crate) mod catalog;
 pub(crate) mod freezes;
+pub(crate) mod fusion;
 pub(crate) mod grants;
 pub(crate) mod home;
 pub(crate) mod imports;

@@ -297,6 +297,15 @@ async fn render(
         }
         (budget_meter(lang, grant, &ledger))
         (tables_section(state, lang, &view))
+        section.card.fusion {
+            h2 { (t.fu_section) }
+            @if view.fusion.is_empty() {
+                p.muted { (t.fu_none) }
+            } @else {
+                (crate::pages::fusion::imports_table(state, me, t, &view.fusion, true))
+            }
+            p.hint { (t.fu_upload_hint) }
+        }
         @if may_prepare { (dev_form(t, &me.session.csrf, id, &forms.dev)) }
         @if may_query {
             (editor(t, &me.session.csrf, &view, state.app.profile().sandbox().dp_contribution.value, &forms.editor))
