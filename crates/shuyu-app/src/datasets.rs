@@ -595,24 +595,8 @@ impl App {
         err: AppError,
     ) -> AppError {
         let detail = format!("resource {resource}: {}", failure_reason(&err));
-        let draft = self.event(
-            ctx,
-            Action::DatasetImport.as_str(),
-            object,
-            &(),
-            Outcome::Failed,
-            &detail,
-        );
-        let written = async {
-            let mut tx = self.store.begin().await?;
-            tx.audit(draft).await?;
-            tx.commit().await
-        }
-        .await;
-        match written {
-            Ok(()) => err,
-            Err(e) => e.into(),
-        }
+        self.failed(ctx, Action::DatasetImport, object, &detail, err)
+            .await
     }
 
     async fn import_steps(

@@ -286,6 +286,30 @@ impl App {
         Ok(())
     }
 
+    /// Records that `action` on `object` failed after the policy allowed it (`detail` says why,
+    /// never a value), in a transaction of its own, and answers `err` — or the store's error if
+    /// even that cannot be written.
+    pub(crate) async fn failed(
+        &self,
+        ctx: &Ctx,
+        action: Action,
+        object: Object<'_>,
+        detail: &str,
+        err: AppError,
+    ) -> AppError {
+        let draft = self.event(ctx, action.as_str(), object, &(), Outcome::Failed, detail);
+        let written = async {
+            let mut tx = self.store.begin().await?;
+            tx.audit(draft).await?;
+            tx.commit().await
+        }
+        .await;
+        match written {
+            Ok(()) => err,
+            Err(e) => e.into(),
+        }
+    }
+
     /// Builds an audit event for `ctx`. `change` is digested (SM3 of its JSON), never stored.
     pub(crate) fn event(
         &self,

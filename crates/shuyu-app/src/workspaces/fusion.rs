@@ -182,24 +182,8 @@ impl App {
             AppError::Internal(_) => "internal error".to_owned(),
             other => other.to_string(),
         };
-        let draft = self.event(
-            ctx,
-            Action::FusionRequest.as_str(),
-            object,
-            &(),
-            Outcome::Failed,
-            &reason,
-        );
-        let written = async {
-            let mut tx = self.store.begin().await?;
-            tx.audit(draft).await?;
-            tx.commit().await
-        }
-        .await;
-        match written {
-            Ok(()) => err,
-            Err(e) => e.into(),
-        }
+        self.failed(ctx, Action::FusionRequest, object, &reason, err)
+            .await
     }
 
     /// Requests a fusion import into `workspace` (see the module documentation): the file is
