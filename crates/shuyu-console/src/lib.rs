@@ -122,6 +122,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/workspaces", get(pages::workspaces::list))
         .route("/workspaces/{id}", get(pages::workspaces::page))
         .route("/workspaces/{id}/dev", post(pages::workspaces::prepare))
+        .route(
+            "/workspaces/{id}/fusion",
+            post(pages::imports::fusion_upload).layer(DefaultBodyLimit::max(upload_body_limit)),
+        )
         .route("/workspaces/{id}/queries", post(pages::workspaces::run))
         .route(
             "/workspaces/{id}/queries/{query}",

@@ -147,3 +147,61 @@ async fn the_authority_approves_rejects_with_a_reason_and_revokes_fusion_imports
         "a revoked import offers no move"
     );
 }
+
+#[tokio::test]
+async fn the_analyst_requests_an_import_through_the_workspace_form() {
+    let t = TestApp::sqlite().await;
+    let mut analyst = signed_in(&t, "merchant").await;
+    let workspaces = analyst.get("/workspaces").await;
+    let at = workspaces.body.find("href=\"/workspaces/").unwrap() + "href=\"".len();
+    let end = workspaces.body[at..].find('"').unwrap() + at;
+    let page_uri = workspaces.body[at..end].to_owned();
+    let page = analyst.get(&page_uri).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let form_uri = format!("{page_uri}/fusion");
+    assert!(
+        page.has(&format!(r#"action="{form_uri}""#)),
+        "the workspace page has the form: {}",
+        page.body
+    );
+    let csrf = page.csrf();
+    let post = |basis: &'static str| {
+        let csrf = csrf.clone();
+        vec![
+            ("_csrf", csrf),
+            ("table", "members".to_owned()),
+            ("legal_basis", basis.to_owned()),
+            ("columns", "tier:string:group_by".to_owned()),
+            ("unit", String::new()),
+        ]
+    };
+    let csv = b"tier\ngold\nsilver\n";
+
+    // An empty legal basis is refused with the reason, and nothing is stored.
+    let fields = post(" ");
+    let mut parts: Vec<Part<'_>> = fields.iter().map(|(n, v)| Part::field(n, v)).collect();
+    parts.push(Part::file("file", "members.csv", "text/csv", csv));
+    let refused = analyst.post_multipart(&form_uri, &parts).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(analyst.get(&page_uri).await.has("没有融合数据申请"));
+
+    // A whole request is stored pending and shown on the workspace page.
+    let fields = post("本企业会员数据，经用户授权");
+    let mut parts: Vec<Part<'_>> = fields.iter().map(|(n, v)| Part::field(n, v)).collect();
+    parts.push(Part::file("file", "members.csv", "text/csv", csv));
+    let done = analyst.post_multipart(&form_uri, &parts).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = analyst.get(&page_uri).await;
+    assert!(page.has("members") && page.has("待审核"), "{}", page.body);
+
+    // Without the session's token nothing is read.
+    let mut parts: Vec<Part<'_>> = vec![Part::field("_csrf", "0")];
+    parts.push(Part::file("file", "members.csv", "text/csv", csv));
+    let forged = analyst.post_multipart(&form_uri, &parts).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+}

@@ -134,14 +134,167 @@ fn kind_of(file_name: Option<&str>, content_type: Option<&str>) -> Option<Upload
 
 /// The value of the `_csrf` part, read up to [`CSRF_MAX`] bytes (longer is wrong anyway).
 async fn read_token(field: &mut Field<'_>) -> Option<String> {
+    read_text(field, CSRF_MAX).await
+}
+
+/// A text part, read up to `max` bytes (`None` when longer or not UTF-8).
+async fn read_text(field: &mut Field<'_>, max: usize) -> Option<String> {
     let mut value = Vec::new();
     while let Some(chunk) = field.chunk().await.ok()? {
-        if value.len() + chunk.len() > CSRF_MAX {
+        if value.len() + chunk.len() > max {
             return None;
         }
         value.extend_from_slice(&chunk);
     }
     String::from_utf8(value).ok()
+}
+
+/// The text parts of the fusion form, in the order the form sends them (after `_csrf`, before
+/// the file).
+const FUSION_FIELDS: [&str; 4] = ["table", "legal_basis", "columns", "unit"];
+/// The most bytes of one text part of the fusion form.
+const FUSION_TEXT_MAX: usize = 16 * 1024;
+
+/// The fusion request form on the workspace page (shown when the policy would allow
+/// `fusion.request`; the use case asks again): the declaration as text, then the file.
+pub(crate) fn fusion_form(
+    lang: Lang,
+    workspace: shuyu_core::WorkspaceId,
+    csrf: &str,
+    limit: u64,
+) -> Markup {
+    let t = lang.texts();
+    html! {
+        form.action.stack method="post" action={ "/workspaces/" (workspace) "/fusion" } enctype="multipart/form-data" {
+            h3 { (t.fu_form_title) }
+            // The token comes first: the server checks it before it reads anything else.
+            input type="hidden" name=(CSRF_FIELD) value=(csrf);
+            label.field {
+                span.label { (t.fu_table) }
+                input type="text" name="table" required pattern="[a-z_][a-z0-9_]{0,62}" autocomplete="off";
+            }
+            label.field {
+                span.label { (t.fu_basis) }
+                textarea name="legal_basis" rows="2" required {}
+            }
+            label.field {
+                span.label { (t.fu_columns) }
+                textarea name="columns" rows="4" required {}
+                span.hint { (t.fu_form_columns_hint) }
+            }
+            label.field {
+                span.label { (t.fu_unit) }
+                input type="text" name="unit" autocomplete="off";
+                span.hint { (t.fu_form_unit_hint) }
+            }
+            label.field {
+                span.label { (t.up_file) }
+                input type="file" name=(FILE_FIELD) accept=".csv,.parquet" required;
+            }
+            p.hint { (fill(t.up_limit, &[&size(limit)])) }
+            button.primary type="submit" { (t.fu_form_submit) }
+        }
+    }
+}
+
+/// `POST /workspaces/{id}/fusion`: a fusion request from the console (`_csrf`, the declaration's
+/// text parts, then the file), spooled and imported like the API's; back to the workspace page.
+pub(crate) async fn fusion_upload(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    me: SignedIn,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let Ok(id) = id.parse::<shuyu_core::WorkspaceId>() else {
+        return me.chrome.fail(AppError::NotFound { kind: "workspace" });
+    };
+    let Ok(mut multipart) = multipart else {
+        return bad_form(&me);
+    };
+    let presented = match multipart.next_field().await {
+        Ok(Some(mut field)) if field.name() == Some(CSRF_FIELD) => {
+            read_token(&mut field).await.unwrap_or_default()
+        }
+        Ok(_) => String::new(),
+        Err(err) => return unreadable(&state, &me, &err),
+    };
+    if let Err(refused) = check_csrf(&state, &me, &presented).await {
+        return refused;
+    }
+    if let Err(err) = state.app.check_fusion(&me.ctx, id).await {
+        return me.chrome.fail(err);
+    }
+    let mut texts: Vec<String> = Vec::with_capacity(FUSION_FIELDS.len());
+    for name in FUSION_FIELDS {
+        match multipart.next_field().await {
+            Ok(Some(mut field)) if field.name() == Some(name) => {
+                match read_text(&mut field, FUSION_TEXT_MAX).await {
+                    Some(text) => texts.push(text),
+                    None => return bad_form(&me),
+                }
+            }
+            Ok(_) => return bad_form(&me),
+            Err(err) => return unreadable(&state, &me, &err),
+        }
+    }
+    let [table, legal_basis, columns, unit] = texts.as_slice() else {
+        return bad_form(&me);
+    };
+    let declaration = match shuyu_app::fusion_declaration(table, legal_basis, columns, unit) {
+        Ok(declaration) => declaration,
+        Err(err) => return me.chrome.fail(err),
+    };
+    let t = me.lang().texts();
+    let field = match multipart.next_field().await {
+        Ok(Some(field))
+            if field.name() == Some(FILE_FIELD)
+                && field.file_name().is_some_and(|n| !n.is_empty()) =>
+        {
+            field
+        }
+        Ok(_) => {
+            return me
+                .chrome
+                .error_page(StatusCode::BAD_REQUEST, t.error_title, t.up_no_file);
+        }
+        Err(err) => return unreadable(&state, &me, &err),
+    };
+    let Some(kind) = kind_of(field.file_name(), field.content_type()) else {
+        return me.chrome.error_page(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            t.up_unsupported_title,
+            t.up_unsupported,
+        );
+    };
+    let limit = state.web.upload_limit;
+    let spooled = state
+        .app
+        .spool_fusion_upload(&me.ctx, id, kind, None, limit, field)
+        .await;
+    let source = match spooled {
+        Ok((source, _)) => source,
+        Err(UploadError::TooLarge { limit }) => {
+            return me.chrome.error_page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                t.up_too_large_title,
+                &fill(t.up_too_large, &[&size(limit)]),
+            );
+        }
+        Err(UploadError::Interrupted) => {
+            return me
+                .chrome
+                .error_page(StatusCode::BAD_REQUEST, t.error_title, t.up_interrupted);
+        }
+        Err(UploadError::App(err)) => return me.chrome.fail(err),
+    };
+    match state
+        .app
+        .request_fusion(&me.ctx, id, declaration, source)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/workspaces/{id}")).into_response(),
+        Err(err) => me.chrome.fail(err),
+    }
 }
 
 fn bad_form(me: &SignedIn) -> Response {

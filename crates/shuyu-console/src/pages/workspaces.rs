@@ -280,6 +280,7 @@ async fn render(
     };
     let grant = &view.grant.grant;
     let may_prepare = me.may(state, Action::WorkspacePrepare, &target(grant));
+    let may_request_fusion = me.may(state, Action::FusionRequest, &target(grant));
     let may_query = me.may(state, Action::WorkspaceQuery, &target(grant));
     let body = html! {
         p { a href="/workspaces" { "← " (t.ws_title) } }
@@ -303,6 +304,9 @@ async fn render(
                 p.muted { (t.fu_none) }
             } @else {
                 (crate::pages::fusion::imports_table(state, me, t, &view.fusion, true))
+            }
+            @if may_request_fusion {
+                (crate::pages::imports::fusion_form(lang, id, &me.session.csrf, state.web.upload_limit))
             }
             p.hint { (t.fu_upload_hint) }
         }
