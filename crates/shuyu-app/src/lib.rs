@@ -81,8 +81,8 @@ pub use sso::{
 pub use tokens::IssuedToken;
 pub use workspaces::{
     ColumnError, Contribution, DevMode, DevTableInfo, DpEstimate, Env, FusionView, LedgerView,
-    MAX_DEV_ROWS, MeteringView, PopulationLedgerView, Production, QueryRequest, QueryView,
-    ResultColumn, ResultTable, SpendView, TotalsView, WorkspaceField, WorkspaceTable,
+    MAX_DEV_ROWS, MeteringView, PopulationLedgerView, PreparationView, Production, QueryRequest,
+    QueryView, ResultColumn, ResultTable, SpendView, TotalsView, WorkspaceField, WorkspaceTable,
     WorkspaceView, fusion_declaration,
 };
 

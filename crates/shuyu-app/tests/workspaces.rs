@@ -383,3 +383,47 @@ async fn a_frozen_merchant_or_supply_runs_nothing_until_lifted() {
             .unwrap();
     }
 }
+
+#[tokio::test]
+async fn desensitization_work_is_metered_per_workspace() {
+    let t = TestApp::sqlite().await;
+    let (analyst, workspace) = setup(&t).await;
+    let before = t.app.workspace_ledger(&analyst, workspace).await.unwrap();
+    assert_eq!(before.totals.preparation.preparations, 0);
+    let view = t
+        .app
+        .prepare_dev(&analyst, workspace, DevMode::Sample, 50)
+        .await
+        .unwrap();
+    let real_rows: u64 = view.tables.iter().filter_map(|t| t.rows).sum();
+    let tables = view.tables.iter().filter(|t| t.dev.is_some()).count() as u64;
+    assert!(
+        real_rows > 100 && tables == 2,
+        "{real_rows} rows, {tables} tables"
+    );
+    t.app
+        .prepare_dev(&analyst, workspace, DevMode::Simulated, 20)
+        .await
+        .unwrap();
+    // Both preparations add up: every real row read each time, the rows written as asked.
+    let totals = t
+        .app
+        .workspace_ledger(&analyst, workspace)
+        .await
+        .unwrap()
+        .totals
+        .preparation;
+    assert_eq!(totals.preparations, 2);
+    assert_eq!(totals.rows_read, 2 * real_rows);
+    assert_eq!(totals.rows_written, tables * (50 + 20));
+    assert!(totals.elapsed_ms > 0.0);
+    // A refused preparation meters nothing.
+    assert!(
+        t.app
+            .prepare_dev(&analyst, workspace, DevMode::Sample, 0)
+            .await
+            .is_err()
+    );
+    let again = t.app.workspace_ledger(&analyst, workspace).await.unwrap();
+    assert_eq!(again.totals.preparation.preparations, 2);
+}

@@ -689,6 +689,7 @@ pub struct Texts {
     pub ws_budget_total: &'static str,
     /// `{0}`: queries, `{1}`: refused, `{2}`: rows scanned, `{3}`: compute milliseconds.
     pub ws_totals: &'static str,
+    pub ws_prepared_totals: &'static str,
     pub ws_tables: &'static str,
     pub ws_no_tables: &'static str,
     pub ws_tables_hint: &'static str,
@@ -1427,6 +1428,7 @@ pub const ZH: Texts = Texts {
     ws_spent: "已用 ε",
     ws_budget_total: "预算 ε",
     ws_totals: "共 {0} 次查询（{1} 次被拒绝）· 扫描 {2} 行 · 计算 {3} 毫秒",
+    ws_prepared_totals: "开发表准备 {0} 次（读取 {1} 行，写出 {2} 行）",
     ws_tables: "数据表",
     ws_no_tables: "本工作空间没有数据表。",
     ws_tables_hint: "开发与生产使用相同的表名与字段；列管控在生产环境由查询计划执行。",
@@ -2078,6 +2080,7 @@ pub const EN: Texts = Texts {
     ws_spent: "ε spent",
     ws_budget_total: "ε budget",
     ws_totals: "{0} queries ({1} refused) · {2} rows scanned · {3} ms of compute",
+    ws_prepared_totals: "{0} development preparations ({1} rows read, {2} written)",
     ws_tables: "Tables",
     ws_no_tables: "This workspace has no table.",
     ws_tables_hint: "Development and production use the same table names and fields; production enforces the column controls through the query plan.",

@@ -58,7 +58,8 @@ pub use grants::STALE_GRANT;
 pub use sso::PendingSsoLogin;
 pub use tx::Tx;
 pub use workspaces::{
-    StoredDevTable, StoredMetering, StoredQuery, StoredSpend, StoredWorkspaceKey, WorkspaceTotals,
+    PreparationTotals, StoredDevTable, StoredMetering, StoredPreparation, StoredQuery, StoredSpend,
+    StoredWorkspaceKey, WorkspaceTotals,
 };
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");

@@ -106,6 +106,28 @@ pub struct WorkspaceTotals {
     pub metering: StoredMetering,
     pub epsilon_nano: u64,
     pub delta_atto: u64,
+    pub preparation: PreparationTotals,
+}
+
+/// The development-table preparations of a workspace, summed (desensitization work, SBX-8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PreparationTotals {
+    pub preparations: u64,
+    pub rows_read: u64,
+    pub rows_written: u64,
+    pub elapsed_us: u64,
+}
+
+/// One preparation of a workspace's development tables, metered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPreparation {
+    pub grant: GrantId,
+    pub mode: String,
+    pub rows_read: u64,
+    pub rows_written: u64,
+    pub elapsed_us: u64,
+    pub created_at: Timestamp,
+    pub created_by: PersonId,
 }
 
 /// One charge of a differentially private query.
@@ -230,6 +252,24 @@ impl Tx {
         .execute(self.conn())
         .await?;
         Ok(old)
+    }
+
+    /// Records a preparation of development tables (in the `Tx` that stores them).
+    pub async fn insert_preparation(&mut self, p: &StoredPreparation) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO workspace_preparations (grant_id, mode, rows_read, rows_written, \
+             elapsed_us, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(p.grant.to_string())
+        .bind(p.mode.clone())
+        .bind(i64_of(p.rows_read, "rows_read")?)
+        .bind(i64_of(p.rows_written, "rows_written")?)
+        .bind(i64_of(p.elapsed_us, "elapsed_us")?)
+        .bind(p.created_at.unix_micros())
+        .bind(p.created_by.to_string())
+        .execute(self.conn())
+        .await?;
+        Ok(())
     }
 
     /// Stores a query and its released result.
@@ -515,6 +555,26 @@ impl Store {
             },
             epsilon_nano: u64_of(&row, "epsilon_nano")?,
             delta_atto: u64_of(&row, "delta_atto")?,
+            preparation: self.preparation_totals(grant).await?,
+        })
+    }
+
+    async fn preparation_totals(&self, grant: GrantId) -> Result<PreparationTotals, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS preparations, \
+             CAST(COALESCE(SUM(rows_read), 0) AS BIGINT) AS rows_read, \
+             CAST(COALESCE(SUM(rows_written), 0) AS BIGINT) AS rows_written, \
+             CAST(COALESCE(SUM(elapsed_us), 0) AS BIGINT) AS elapsed_us \
+             FROM workspace_preparations WHERE grant_id = $1",
+        )
+        .bind(grant.to_string())
+        .fetch_one(self.pool())
+        .await?;
+        Ok(PreparationTotals {
+            preparations: u64_of(&row, "preparations")?,
+            rows_read: u64_of(&row, "rows_read")?,
+            rows_written: u64_of(&row, "rows_written")?,
+            elapsed_us: u64_of(&row, "elapsed_us")?,
         })
     }
 }

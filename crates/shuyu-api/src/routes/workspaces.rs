@@ -509,6 +509,19 @@ pub struct TotalsOut {
     pub queries: u64,
     pub refused: u64,
     pub metering: MeteringOut,
+    /// Development tables prepared: the desensitization work (SBX-8).
+    pub preparation: PreparationOut,
+}
+
+/// The development-table preparations of a workspace, summed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreparationOut {
+    pub preparations: u64,
+    /// Rows of the real data read to sample or to learn marginals from.
+    pub rows_read: u64,
+    /// Rows written to development tables (desensitized or simulated).
+    pub rows_written: u64,
+    pub elapsed_ms: f64,
 }
 
 /// The budget of a workspace: its grant's ledger, the population ledgers, the charges and the
@@ -555,6 +568,12 @@ impl From<&LedgerView> for LedgerOut {
                 queries: l.totals.queries,
                 refused: l.totals.refused,
                 metering: l.totals.metering.into(),
+                preparation: PreparationOut {
+                    preparations: l.totals.preparation.preparations,
+                    rows_read: l.totals.preparation.rows_read,
+                    rows_written: l.totals.preparation.rows_written,
+                    elapsed_ms: l.totals.preparation.elapsed_ms,
+                },
             },
         }
     }

@@ -39,7 +39,7 @@ use shuyu_desensitize::{Context, HashKey, Rule, Sampler, TableRules, apply_batch
 use shuyu_engine::KeyRing;
 use shuyu_grant::Grant;
 use shuyu_policy::{Action, Principal};
-use shuyu_store::{StoredDevTable, StoredWorkspaceKey};
+use shuyu_store::{StoredDevTable, StoredPreparation, StoredWorkspaceKey};
 use shuyu_synth::Marginals;
 
 use super::tables::TablePlan;
@@ -140,6 +140,12 @@ impl App {
         let mut rng = StdRng::from_seed(self.random_bytes());
         let now = self.now();
         let mut written: Vec<StoredDevTable> = Vec::new();
+        let started = std::time::Instant::now();
+        // Both modes read every row of each dataset (a reservoir sample; the marginals).
+        let rows_read: u64 = plans
+            .iter()
+            .filter_map(|p| p.dataset.as_ref().map(|d| d.rows))
+            .sum();
         let build = async {
             for plan in &plans {
                 let Some(dataset) = &plan.dataset else {
@@ -189,7 +195,16 @@ impl App {
         let built = build.await;
         let saved = match built {
             Ok(()) => {
-                self.save_dev_tables(ctx, &grant, new_key.as_ref(), &written, mode, rows)
+                let preparation = StoredPreparation {
+                    grant: grant.id(),
+                    mode: mode.as_str().to_owned(),
+                    rows_read,
+                    rows_written: written.iter().map(|t| t.rows).sum(),
+                    elapsed_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                    created_at: now,
+                    created_by: actor.person,
+                };
+                self.save_dev_tables(ctx, &grant, new_key.as_ref(), &written, &preparation, rows)
                     .await
             }
             Err(e) => Err(e),
@@ -221,9 +236,10 @@ impl App {
         grant: &Grant,
         new_key: Option<&StoredWorkspaceKey>,
         tables: &[StoredDevTable],
-        mode: DevMode,
+        preparation: &StoredPreparation,
         rows: u32,
     ) -> Result<Vec<String>, AppError> {
+        let mode = preparation.mode.as_str();
         let mut tx = self.store.begin().await?;
         if let Some(key) = new_key {
             tx.insert_workspace_key(key).await?;
@@ -234,8 +250,9 @@ impl App {
                 replaced.push(old);
             }
         }
+        tx.insert_preparation(preparation).await?;
         let change = Prepared {
-            mode: mode.as_str(),
+            mode,
             rows,
             tables: tables.iter().map(|t| (t.table.as_str(), t.rows)).collect(),
         };
@@ -246,8 +263,8 @@ impl App {
             &change,
             Outcome::Ok,
             &format!(
-                "development tables ({}): {}",
-                mode.as_str(),
+                "development tables ({mode}, {} rows read): {}",
+                preparation.rows_read,
                 tables
                     .iter()
                     .map(|t| format!("{} {} rows", t.table, t.rows))

@@ -237,6 +237,19 @@ pub struct TotalsView {
     pub queries: u64,
     pub refused: u64,
     pub metering: MeteringView,
+    /// Development tables prepared (desensitization work).
+    pub preparation: PreparationView,
+}
+
+/// The development-table preparations of a workspace, summed (SBX-8).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct PreparationView {
+    pub preparations: u64,
+    /// Rows of the real data read to sample or to learn marginals from.
+    pub rows_read: u64,
+    /// Rows written to development tables (desensitized or simulated).
+    pub rows_written: u64,
+    pub elapsed_ms: f64,
 }
 
 pub(crate) fn amount_budget(epsilon_nano: u64, delta_atto: u64) -> PrivacyBudget {
@@ -454,6 +467,12 @@ impl App {
                 queries: totals.queries,
                 refused: totals.refused,
                 metering: totals.metering.into(),
+                preparation: PreparationView {
+                    preparations: totals.preparation.preparations,
+                    rows_read: totals.preparation.rows_read,
+                    rows_written: totals.preparation.rows_written,
+                    elapsed_ms: totals.preparation.elapsed_us as f64 / 1000.0,
+                },
             },
         })
     }

@@ -384,6 +384,12 @@ fn budget_meter(lang: Lang, grant: &Grant, ledger: &LedgerView) -> Markup {
                     &ledger.totals.metering.rows_scanned.to_string(),
                     &format!("{:.1}", ledger.totals.metering.compute_ms),
                 ]))
+                " · "
+                (fill(t.ws_prepared_totals, &[
+                    &ledger.totals.preparation.preparations.to_string(),
+                    &ledger.totals.preparation.rows_read.to_string(),
+                    &ledger.totals.preparation.rows_written.to_string(),
+                ]))
             } }
         }
     }
