@@ -570,3 +570,110 @@ async fn bad_input_is_refused_clearly_and_nothing_is_stored() {
             .all(|e| e.draft.outcome == shuyu_audit::Outcome::Failed)
     );
 }
+
+/// The usage method the demo grant does not have, on a second grant of the same merchant over the
+/// same social-insurance version: with the first test, both output controls run over an import.
+#[tokio::test]
+async fn an_import_joins_under_the_other_usage_method_too() {
+    let t = TestApp::sqlite().await;
+    let (analyst, demo_workspace) = setup(&t).await;
+    let demo = t
+        .app
+        .workspace(&analyst, demo_workspace)
+        .await
+        .unwrap()
+        .grant
+        .grant;
+    let other = match demo.usage() {
+        UsageMethod::Aggregate => UsageMethod::DpAggregate,
+        UsageMethod::DpAggregate => UsageMethod::Aggregate,
+    };
+    let system = Ctx::system(RequestId::mint(t.app.now(), [3; 10]));
+    let social = demo
+        .resources()
+        .iter()
+        .find(|r| r.table == "social_insurance")
+        .unwrap()
+        .clone();
+    let now = t.app.now();
+    let grant = t
+        .app
+        .seed_grant(
+            &system,
+            shuyu_app::NewGrant {
+                merchant: demo.merchant(),
+                operator: demo.operator(),
+                scenario: demo.scenario().clone(),
+                resources: vec![shuyu_app::ResourceRequest {
+                    resource: social.resource,
+                    version: social.version,
+                    table: "social_insurance".into(),
+                    fields: social
+                        .fields
+                        .iter()
+                        .map(|f| shuyu_app::FieldRequest::default_handling(&f.name))
+                        .collect(),
+                }],
+                usage: other,
+                term: shuyu_app::Term {
+                    from: now,
+                    to: now.plus_seconds(30 * 86_400),
+                },
+                min_group_size: None,
+                budget: None,
+            },
+        )
+        .await
+        .unwrap();
+    let workspace = grant.grant.workspace();
+    t.app
+        .prepare_dev(&analyst, workspace, DevMode::Sample, 50)
+        .await
+        .unwrap();
+    let pending = requested(&t, &analyst, workspace, "members").await;
+    let authority = ctx(&t, "authority").await;
+    t.app
+        .move_fusion(&authority, pending.id, FusionCommand::Approve)
+        .await
+        .unwrap();
+    let sql = match other {
+        UsageMethod::Aggregate => JOINED,
+        UsageMethod::DpAggregate => JOINED_TOTAL,
+    };
+    let dev = t
+        .app
+        .run_query(&analyst, workspace, request(Env::Dev, sql))
+        .await
+        .unwrap();
+    let verdict = dev.production.unwrap();
+    assert!(verdict.accepted, "{verdict:?}");
+    let prod = t
+        .app
+        .run_query(&analyst, workspace, request(Env::Prod, sql))
+        .await
+        .unwrap();
+    let rows = prod.result.unwrap().rows;
+    match other {
+        UsageMethod::Aggregate => {
+            // The rare tier (2 persons) is below k and suppressed; gold passes.
+            assert_eq!(rows.len(), 1, "{rows:?}");
+            assert_eq!(rows[0][0], serde_json::json!("gold"));
+            assert_eq!(prod.suppressed_groups, 1);
+        }
+        UsageMethod::DpAggregate => {
+            // One noisy total, charged to the grant and to the residents' population ledger.
+            assert_eq!(rows.len(), 1, "{rows:?}");
+            assert!(prod.budget_spent.epsilon > 0.0);
+            let ledger = t.app.workspace_ledger(&analyst, workspace).await.unwrap();
+            assert!(ledger.grant_spent.epsilon > 0.0);
+            assert!(
+                ledger
+                    .populations
+                    .iter()
+                    .any(|p| p.population == "resident" && p.spent.epsilon > 0.0),
+                "{:?}",
+                ledger.populations
+            );
+        }
+    }
+}
