@@ -244,27 +244,9 @@ pub(crate) async fn fusion_upload(
         Ok(declaration) => declaration,
         Err(err) => return me.chrome.fail(err),
     };
-    let t = me.lang().texts();
-    let field = match multipart.next_field().await {
-        Ok(Some(field))
-            if field.name() == Some(FILE_FIELD)
-                && field.file_name().is_some_and(|n| !n.is_empty()) =>
-        {
-            field
-        }
-        Ok(_) => {
-            return me
-                .chrome
-                .error_page(StatusCode::BAD_REQUEST, t.error_title, t.up_no_file);
-        }
-        Err(err) => return unreadable(&state, &me, &err),
-    };
-    let Some(kind) = kind_of(field.file_name(), field.content_type()) else {
-        return me.chrome.error_page(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            t.up_unsupported_title,
-            t.up_unsupported,
-        );
+    let (field, kind) = match file_part(&state, &me, &mut multipart).await {
+        Ok(part) => part,
+        Err(refused) => return refused,
     };
     let limit = state.web.upload_limit;
     let spooled = state
@@ -273,19 +255,7 @@ pub(crate) async fn fusion_upload(
         .await;
     let source = match spooled {
         Ok((source, _)) => source,
-        Err(UploadError::TooLarge { limit }) => {
-            return me.chrome.error_page(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                t.up_too_large_title,
-                &fill(t.up_too_large, &[&size(limit)]),
-            );
-        }
-        Err(UploadError::Interrupted) => {
-            return me
-                .chrome
-                .error_page(StatusCode::BAD_REQUEST, t.error_title, t.up_interrupted);
-        }
-        Err(UploadError::App(err)) => return me.chrome.fail(err),
+        Err(err) => return upload_failed(&me, err),
     };
     match state
         .app
@@ -318,6 +288,55 @@ fn unreadable(state: &ApiState, me: &SignedIn, err: &MultipartError) -> Response
     )
 }
 
+/// The upload's file part, which must come next, with its kind (CSV or Parquet); otherwise the
+/// page that says what is wrong.
+async fn file_part<'m>(
+    state: &ApiState,
+    me: &SignedIn,
+    multipart: &'m mut Multipart,
+) -> Result<(Field<'m>, UploadKind), Response> {
+    let t = me.lang().texts();
+    let field = match multipart.next_field().await {
+        Ok(Some(field))
+            if field.name() == Some(FILE_FIELD)
+                && field.file_name().is_some_and(|n| !n.is_empty()) =>
+        {
+            field
+        }
+        Ok(_) => {
+            return Err(me
+                .chrome
+                .error_page(StatusCode::BAD_REQUEST, t.error_title, t.up_no_file));
+        }
+        Err(err) => return Err(unreadable(state, me, &err)),
+    };
+    match kind_of(field.file_name(), field.content_type()) {
+        Some(kind) => Ok((field, kind)),
+        None => Err(me.chrome.error_page(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            t.up_unsupported_title,
+            t.up_unsupported,
+        )),
+    }
+}
+
+/// The page of an upload that could not be spooled.
+fn upload_failed(me: &SignedIn, err: UploadError) -> Response {
+    let t = me.lang().texts();
+    match err {
+        UploadError::TooLarge { limit } => me.chrome.error_page(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            t.up_too_large_title,
+            &fill(t.up_too_large, &[&size(limit)]),
+        ),
+        UploadError::Interrupted => {
+            me.chrome
+                .error_page(StatusCode::BAD_REQUEST, t.error_title, t.up_interrupted)
+        }
+        UploadError::App(err) => me.chrome.fail(err),
+    }
+}
+
 /// `POST /resources/{id}/datasets`: spool the uploaded file and start its import.
 pub(crate) async fn upload(
     State(state): State<ApiState>,
@@ -345,27 +364,9 @@ pub(crate) async fn upload(
     if let Err(err) = state.app.check_import(&me.ctx, id).await {
         return me.chrome.fail(err);
     }
-    let t = me.lang().texts();
-    let field = match multipart.next_field().await {
-        Ok(Some(field))
-            if field.name() == Some(FILE_FIELD)
-                && field.file_name().is_some_and(|n| !n.is_empty()) =>
-        {
-            field
-        }
-        Ok(_) => {
-            return me
-                .chrome
-                .error_page(StatusCode::BAD_REQUEST, t.error_title, t.up_no_file);
-        }
-        Err(err) => return unreadable(&state, &me, &err),
-    };
-    let Some(kind) = kind_of(field.file_name(), field.content_type()) else {
-        return me.chrome.error_page(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            t.up_unsupported_title,
-            t.up_unsupported,
-        );
+    let (field, kind) = match file_part(&state, &me, &mut multipart).await {
+        Ok(part) => part,
+        Err(refused) => return refused,
     };
     let limit = state.web.upload_limit;
     let spooled = state
@@ -374,19 +375,7 @@ pub(crate) async fn upload(
         .await;
     let (source, bytes) = match spooled {
         Ok(spooled) => spooled,
-        Err(UploadError::TooLarge { limit }) => {
-            return me.chrome.error_page(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                t.up_too_large_title,
-                &fill(t.up_too_large, &[&size(limit)]),
-            );
-        }
-        Err(UploadError::Interrupted) => {
-            return me
-                .chrome
-                .error_page(StatusCode::BAD_REQUEST, t.error_title, t.up_interrupted);
-        }
-        Err(UploadError::App(err)) => return me.chrome.fail(err),
+        Err(err) => return upload_failed(&me, err),
     };
     match state.app.start_import(&me.ctx, id, source, bytes).await {
         Ok(job) => Redirect::to(&format!("/imports/{}", job.id)).into_response(),
