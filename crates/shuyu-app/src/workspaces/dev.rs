@@ -306,6 +306,23 @@ impl App {
     }
 }
 
+/// A Parquet stream builder over the object `path` of `store` (the decrypting store): the one
+/// place a workspace opens a Parquet object to read it itself (development tables, fusion
+/// imports). The error describes the failure, never a value.
+#[allow(deprecated)]
+pub(super) async fn parquet_builder(
+    store: &Arc<dyn ObjectStore>,
+    path: &Path,
+) -> Result<ParquetRecordBatchStreamBuilder<ParquetObjectReader>, String> {
+    let meta = store.head(path).await.map_err(|e| e.to_string())?;
+    #[allow(deprecated)]
+    let reader =
+        ParquetObjectReader::new(Arc::clone(store), path.clone()).with_file_size(meta.size);
+    ParquetRecordBatchStreamBuilder::new_with_options(reader, ArrowReaderOptions::new())
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// The real rows of `plan`'s columns, batch by batch.
 async fn read_real(
     store: &Arc<dyn ObjectStore>,
@@ -318,23 +335,15 @@ async fn read_real(
     ),
     AppError,
 > {
-    let unreadable = |e: parquet::errors::ParquetError| {
+    let unreadable = |e: &dyn std::fmt::Display| {
         AppError::Unavailable(format!(
             "the dataset of table {} cannot be read: {e}",
             plan.name
         ))
     };
-    let meta = store
-        .head(path)
+    let builder = parquet_builder(store, path)
         .await
-        .map_err(|e| AppError::Unavailable(format!("the dataset of table {}: {e}", plan.name)))?;
-    #[allow(deprecated)]
-    let reader =
-        ParquetObjectReader::new(Arc::clone(store), path.clone()).with_file_size(meta.size);
-    let builder =
-        ParquetRecordBatchStreamBuilder::new_with_options(reader, ArrowReaderOptions::new())
-            .await
-            .map_err(unreadable)?;
+        .map_err(|e| unreadable(&e))?;
     let schema = Arc::clone(builder.schema());
     let mut indices = Vec::new();
     for column in plan.columns() {
@@ -351,7 +360,7 @@ async fn read_real(
         .with_projection(mask)
         .with_batch_size(8192)
         .build()
-        .map_err(unreadable)?;
+        .map_err(|e| unreadable(&e))?;
     let schema = Arc::clone(stream.schema());
     Ok((schema, stream))
 }

@@ -30,9 +30,6 @@ use std::sync::Arc;
 use futures_util::TryStreamExt;
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
-#[allow(deprecated)]
-use parquet::arrow::async_reader::ParquetObjectReader;
-use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::Serialize;
@@ -47,7 +44,7 @@ use shuyu_grant::{
 use shuyu_policy::{Action, Principal};
 use shuyu_store::{STALE_FUSION, StoreError, StoredFusion};
 
-use super::dev::{hash_key, unit_rule, write_parquet};
+use super::dev::{hash_key, parquet_builder, unit_rule, write_parquet};
 use super::{MAX_DEV_ROWS, resource_of};
 use crate::datasets::{FieldQuality, ImportSource, run_engine_import};
 use crate::{App, AppError, Ctx, Object};
@@ -542,11 +539,7 @@ async fn dev_copy(
     let unreadable = |e: &dyn std::fmt::Display| {
         AppError::Internal(format!("the imported fusion file cannot be read: {e}"))
     };
-    let meta = store.head(path).await.map_err(|e| unreadable(&e))?;
-    #[allow(deprecated)]
-    let reader =
-        ParquetObjectReader::new(Arc::clone(store), path.clone()).with_file_size(meta.size);
-    let stream = ParquetRecordBatchStreamBuilder::new(reader)
+    let stream = parquet_builder(store, path)
         .await
         .map_err(|e| unreadable(&e))?
         .with_batch_size(8192)

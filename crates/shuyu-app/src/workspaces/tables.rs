@@ -71,11 +71,20 @@ impl TablePlan {
     /// The data population of the privacy units (which register they belong to), for the
     /// population ledger: persons, enterprises, or the resource's own units.
     pub fn population(&self) -> String {
-        match self.unit.as_ref().map(FieldSpec::format) {
-            Some(FormatKind::ResidentId) => "resident".to_owned(),
-            Some(FormatKind::CreditCode) => "enterprise".to_owned(),
-            _ => format!("resource:{}", self.resource.id()),
-        }
+        population(self.unit.as_ref().map(FieldSpec::format), || {
+            format!("resource:{}", self.resource.id())
+        })
+    }
+}
+
+/// The data population of privacy units of `format`: the registers of persons and enterprises
+/// are shared by every table keyed by them (granted or imported alike, so one population ledger
+/// covers them all); other units are a population of their own (`own`).
+fn population(format: Option<FormatKind>, own: impl FnOnce() -> String) -> String {
+    match format {
+        Some(FormatKind::ResidentId) => "resident".to_owned(),
+        Some(FormatKind::CreditCode) => "enterprise".to_owned(),
+        _ => own(),
     }
 }
 
@@ -109,11 +118,9 @@ impl FusionPlan {
     /// The data population of its units: the same kinds as a granted table's (persons or
     /// enterprises), or the import's own.
     pub fn population(&self) -> String {
-        match self.declaration.unit.as_ref().map(|u| u.format) {
-            Some(FormatKind::ResidentId) => "resident".to_owned(),
-            Some(FormatKind::CreditCode) => "enterprise".to_owned(),
-            _ => format!("fusion:{}", self.id),
-        }
+        population(self.declaration.unit.as_ref().map(|u| u.format), || {
+            format!("fusion:{}", self.id)
+        })
     }
 }
 
